@@ -1,0 +1,70 @@
+"""Build the experiment's objects from a composed config (shared by every entry point)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from flowdeblur.lit.datamodule import DataModule
+from flowdeblur.lit.module import FlowDeblurModule
+from flowdeblur.network import FlowDeblurNet
+
+
+def build_net(model_cfg: DictConfig) -> FlowDeblurNet:
+    """The network from the ``model`` config node (flow, head, layer, deblurrer, weight_source)."""
+    return FlowDeblurNet(
+        flow=instantiate(model_cfg.flow),
+        deblurrer=instantiate(model_cfg.deblurrer),
+        layer=instantiate(model_cfg.layer) if model_cfg.get("layer") else None,
+        head=instantiate(model_cfg.head) if model_cfg.get("head") else None,
+        weight_source=model_cfg.weight_source,
+    )
+
+
+def build_module(cfg: DictConfig) -> FlowDeblurModule:
+    """The LightningModule; the resolved config travels inside its checkpoints."""
+    net = build_net(cfg.model)
+    check_crop(cfg, net.stride)
+    return FlowDeblurModule(
+        net=net,
+        loss=instantiate(cfg.model.loss),
+        optimizer=instantiate(cfg.optim.optimizer),
+        scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None,
+        flow_supervised_weight=cfg.model.get("flow_supervised_weight", 0.0),
+        lpips_metric=cfg.get("lpips_metric", False),
+        config=to_container(cfg),
+    )
+
+
+def build_datamodule(cfg: DictConfig) -> DataModule:
+    """The DataModule from the ``data`` config node; split factories are built lazily."""
+    data = cfg.data
+    return DataModule(
+        **{split: instantiate(data[split], _partial_=True) if data.get(split) else None
+           for split in ("train", "val", "test")},
+        batch_size=data.batch_size,
+        eval_batch_size=data.get("eval_batch_size"),
+        num_workers=data.num_workers,
+    )
+
+
+def check_crop(cfg: DictConfig, stride: int) -> None:
+    """Training/eval crops must be at least twice the network's coarsest stride."""
+    for split in ("train", "val", "test"):
+        node = cfg.data.get(split)
+        crop = node.get("crop") if node else None
+        if crop is None:
+            continue
+        sizes = [crop] if isinstance(crop, int) else list(crop)
+        if min(sizes) < 2 * stride:
+            raise ValueError(
+                f"data.{split}.crop: expected at least {2 * stride} (twice the model's coarsest stride {stride}), "
+                f"got {crop}"
+            )
+
+
+def to_container(cfg: DictConfig) -> dict[str, Any]:
+    """Resolved plain-dict copy of a config (without the Hydra runtime node)."""
+    return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)  # type: ignore[return-value]

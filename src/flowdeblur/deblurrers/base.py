@@ -1,0 +1,37 @@
+"""Deblurrer contract: the "second network", an encoder–decoder with conditioned-layer slots in its encoder."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from flowdeblur.layers.base import ConditionedLayer, WeightSpec
+
+
+class Deblurrer(nn.Module):
+    """Base class.
+
+    Subclasses register their conditioned layers in ``self.conditioned`` (level -> layer, keys ``str(level)``)
+    and implement :meth:`forward`. Frame sizes must be multiples of :attr:`stride`.
+    """
+
+    conditioned: nn.ModuleDict
+    stride: int
+
+    @property
+    def weight_specs(self) -> dict[int, WeightSpec]:
+        """Level -> the weight spec of the conditioned layer at that level."""
+        return {int(level): layer.weight_spec for level, layer in self.conditioned.items()}
+
+    def conditioned_layer(self, level: int) -> ConditionedLayer:
+        return self.conditioned[str(level)]  # type: ignore[return-value]
+
+    def forward(self, frames: Tensor, target: int, weights: dict[int, Tensor]) -> Tensor:  # pragma: no cover
+        """(B, T, 3, H, W), target index, level -> layer weights -> restored target (B, 3, H, W)."""
+        raise NotImplementedError
+
+
+def window_first(frames: Tensor, target: int) -> Tensor:
+    """(B, T, 3, H, W) -> (B, 3T, H, W) with the target frame first, then its neighbours in window order."""
+    order = [target] + [j for j in range(frames.shape[1]) if j != target]
+    b, t, c, h, w = frames.shape
+    return frames[:, order].reshape(b, t * c, h, w)

@@ -1,0 +1,121 @@
+"""FlowDeblurModule: training concerns around a :class:`~flowdeblur.network.FlowDeblurNet`.
+
+Batches are dicts from the data sets: ``blurry`` (B, T, 3, H, W) and ``target`` (B,) always; ``sharp``
+(B, T, 3, H, W), ``clip`` and ``index`` (B,) for evaluation; optionally ``flow`` (B, T-1, 2, H, W) ground truth and
+``mask`` (B, 1, H, W) motion mask (1 = moving) on synthetic data.
+
+Logged metric names (``<stage>`` is ``val`` or ``test``; all averaged frame -> clip -> data set):
+``<stage>/psnr``, ``<stage>/ssim`` of the restored target, ``<stage>/psnr_input``, ``<stage>/ssim_input`` of the
+blurry target against the same sharp frame, ``<stage>/psnr_static``, ``<stage>/psnr_moving`` (and ``*_input``) on
+the mask's regions, ``<stage>/epe`` end-point error of the finest flow against ground truth, and
+``<stage>/lpips`` when LPIPS weights are available.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor, nn
+
+from flowdeblur.lit.evaluation import StageMetrics
+from flowdeblur.metrics.flow import end_point_error
+from flowdeblur.losses.reconstruction import DeblurLoss
+from flowdeblur.network import FlowDeblurNet, NetOutput
+
+OptimizerFactory = Callable[[Iterator[nn.Parameter]], torch.optim.Optimizer]
+SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
+
+
+class FlowDeblurModule(pl.LightningModule):
+    """Losses, metrics and optimisation for a flow-conditioned deblurring network.
+
+    Args:
+        net: the network.
+        loss: reconstruction loss of the restored target frame.
+        optimizer: ``optimizer(params)`` factory (Hydra ``_partial_``).
+        scheduler: ``scheduler(optimizer, total_steps=...)`` factory stepped every optimisation step, or None.
+        flow_supervised_weight: weight of a supervised end-point-error loss on ground-truth flow (0: the flow
+            branch learns only from its self-supervised warping losses).
+        lpips_metric: also report LPIPS in val/test (when weights are available).
+        config: the resolved experiment config, stored in checkpoints so that they rebuild themselves.
+    """
+
+    def __init__(
+        self,
+        net: FlowDeblurNet,
+        loss: DeblurLoss,
+        optimizer: OptimizerFactory,
+        scheduler: SchedulerFactory | None = None,
+        flow_supervised_weight: float = 0.0,
+        lpips_metric: bool = False,
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters({"config": config or {}})
+        self.net = net
+        self.loss = loss
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.flow_supervised_weight = float(flow_supervised_weight)
+        self.metrics = nn.ModuleDict({stage: StageMetrics(lpips=lpips_metric) for stage in ("val", "test")})
+        self.last_per_clip: dict[str, dict[str, dict[int, float]]] = {}
+
+    def forward(self, frames: Tensor, target: int) -> NetOutput:
+        """(B, T, 3, H, W), target index -> :class:`~flowdeblur.network.NetOutput`."""
+        return self.net(frames, target)
+
+    @staticmethod
+    def batch_target(batch: dict[str, Tensor]) -> int:
+        """The window index to restore; every sample of a batch must share it."""
+        target = batch["target"]
+        if target.numel() > 1 and bool((target != target.flatten()[0]).any()):
+            raise ValueError(f"all samples of a batch must share the target index, got {target.tolist()}")
+        return int(target.flatten()[0])
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        target = self.batch_target(batch)
+        out = self(batch["blurry"], target)
+        terms = dict(self.loss(out.restored, batch["sharp"][:, target]))
+        terms.update(out.motion.losses)
+        if self.flow_supervised_weight > 0:
+            terms["flow/supervised"] = self.flow_supervised_weight * end_point_error(
+                out.motion.flows, batch["flow"]
+            ).mean()
+        loss = torch.stack(list(terms.values())).sum()
+        batch_size = batch["blurry"].shape[0]
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch_size)
+        self.log_dict({f"train/{k}": v for k, v in terms.items()}, batch_size=batch_size)
+        return loss
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, "test")
+
+    def _evaluate(self, batch: dict[str, Tensor], stage: str) -> None:
+        target = self.batch_target(batch)
+        out = self(batch["blurry"], target)
+        self.metrics[stage].update(batch, target, out)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_stage("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_stage("test")
+
+    def _log_stage(self, stage: str) -> None:
+        values = self.metrics[stage].compute()
+        self.last_per_clip[stage] = self.metrics[stage].per_clip()
+        self.log_dict({f"{stage}/{k}": v for k, v in values.items()}, sync_dist=False, rank_zero_only=False)
+        self.metrics[stage].reset()
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer, total_steps=int(self.trainer.estimated_stepping_batches))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

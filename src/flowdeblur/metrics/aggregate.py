@@ -1,0 +1,59 @@
+"""Data-set averaging of per-frame values: frame -> clip -> data set, exact under DDP.
+
+Every update carries the per-frame values, the clip (sequence) id of each frame and a unique sample index.
+``compute`` gathers all ranks' entries, drops duplicate sample indices (the padding a distributed sampler adds),
+drops NaN values (e.g. a region metric on a frame without that region), averages the frames of each clip, then
+averages the clips. So a distributed evaluation equals a single-process one exactly.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torchmetrics import Metric
+from torchmetrics.utilities import dim_zero_cat
+
+
+class ClipAverage(Metric):
+    """Mean over clips of the mean over each clip's frames."""
+
+    full_state_update = False
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.add_state("values", default=[], dist_reduce_fx="cat")
+        self.add_state("clips", default=[], dist_reduce_fx="cat")
+        self.add_state("indices", default=[], dist_reduce_fx="cat")
+
+    def update(self, values: Tensor, clips: Tensor, indices: Tensor) -> None:
+        """values (N,) float, clips (N,) int clip ids, indices (N,) int unique sample ids."""
+        self.values.append(values.detach().double().reshape(-1))
+        self.clips.append(clips.detach().long().reshape(-1))
+        self.indices.append(indices.detach().long().reshape(-1))
+
+    def _entries(self) -> tuple[Tensor, Tensor]:
+        """Deduplicated, finite (values, clips)."""
+        values, clips, indices = (dim_zero_cat(s) for s in (self.values, self.clips, self.indices))
+        order = torch.argsort(indices, stable=True)
+        values, clips, indices = values[order], clips[order], indices[order]
+        first = torch.ones_like(indices, dtype=torch.bool)
+        first[1:] = indices[1:] != indices[:-1]
+        keep = first & torch.isfinite(values)
+        return values[keep], clips[keep]
+
+    def per_clip(self) -> dict[int, float]:
+        """Clip id -> mean over that clip's frames (only clips with at least one finite value)."""
+        if not self.values:
+            return {}
+        values, clips = self._entries()
+        ids, inverse = torch.unique(clips, return_inverse=True)
+        sums = torch.zeros(len(ids), dtype=values.dtype, device=values.device).index_add_(0, inverse, values)
+        counts = torch.bincount(inverse, minlength=len(ids)).to(values.dtype)
+        return {int(i): float(s / c) for i, s, c in zip(ids, sums, counts, strict=True)}
+
+    def compute(self) -> Tensor:
+        """Scalar mean over clips; NaN when nothing finite was seen."""
+        means = list(self.per_clip().values())
+        if not means:
+            return torch.tensor(float("nan"))
+        return torch.tensor(means, dtype=torch.float64).mean().float()

@@ -1,0 +1,81 @@
+"""Train a flow-conditioned deblurring model: ``python -m flowdeblur.train [overrides]``.
+
+Compose the config, instantiate data, model, trainer and loggers, fit, validate and test the final weights,
+write ``metrics.json`` into the run dir, and return the metric a sweeper optimises.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+import pytorch_lightning as pl
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from flowdeblur.build import build_datamodule, build_module
+from flowdeblur.utils.complexity import count_macs, count_parameters
+from flowdeblur.utils.io import write_json_atomic
+from flowdeblur.utils.summary import print_summary
+from flowdeblur.utils.wandb_env import default_to_offline, finish_wandb_run
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Run one experiment; returns the flat metrics also written to ``<run dir>/metrics.json``."""
+    default_to_offline()
+    out_dir = Path(cfg.paths.output_dir)
+    pl.seed_everything(cfg.seed, workers=True)
+    datamodule = build_datamodule(cfg)
+    datamodule.setup()
+    module = build_module(cfg)
+    summary = model_summary(module, cfg)
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
+    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values()]
+    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    for logger in trainer.loggers:
+        logger.log_hyperparams(summary)
+    start = time.perf_counter()
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    summary["time/train_s"] = time.perf_counter() - start
+    results = dict(summary)
+    if not trainer.fast_dev_run:
+        results.update(trainer.validate(module, datamodule=datamodule, verbose=False)[0])
+        if cfg.get("run_test") and cfg.data.get("test"):
+            results.update(trainer.test(module, datamodule=datamodule, verbose=False)[0])
+    results["status"] = "completed"
+    if trainer.is_global_zero:
+        write_json_atomic(out_dir / "metrics.json", results)
+        checkpoint = trainer.checkpoint_callback
+        print_summary(results, ("val", "test"), {
+            "run dir": out_dir,
+            "checkpoint": getattr(checkpoint, "last_model_path", "") or "(none)",
+            "config": out_dir / ".hydra" / "config.yaml",
+            "metrics": out_dir / "metrics.json",
+        })
+    finish_wandb_run()
+    return results
+
+
+def model_summary(module: pl.LightningModule, cfg: DictConfig) -> dict[str, Any]:
+    """Parameter counts, MACs at the validation crop, and the job's command-line overrides."""
+    crop = cfg.data.val.get("crop", 256) if cfg.data.get("val") else 256
+    height, width = (crop, crop) if isinstance(crop, int) else tuple(crop)
+    summary: dict[str, Any] = {f"params/{k}": v for k, v in count_parameters(module.net).items()}
+    summary["macs"] = count_macs(module.net, cfg.data.num_frames, height, width)
+    summary["macs_resolution"] = f"{height}x{width}"
+    summary["overrides"] = " ".join(HydraConfig.get().overrides.task) if HydraConfig.initialized() else ""
+    return summary
+
+
+@hydra.main(version_base="1.3", config_path="../../conf", config_name="train")
+def main(cfg: DictConfig) -> float:
+    """Hydra entry point; returns ``cfg.optimized_metric`` for sweepers."""
+    results = train(cfg)
+    return float(results.get(cfg.optimized_metric, float("nan")))
+
+
+if __name__ == "__main__":
+    main()

@@ -10,6 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 from flowdeblur.lit.datamodule import DataModule
 from flowdeblur.lit.module import FlowDeblurModule
 from flowdeblur.network import FlowDeblurNet
+from flowdeblur.throughput import tune_network
 
 
 def build_net(model_cfg: DictConfig) -> FlowDeblurNet:
@@ -27,6 +28,7 @@ def build_module(cfg: DictConfig) -> FlowDeblurModule:
     """The LightningModule; the resolved config travels inside its checkpoints."""
     net = build_net(cfg.model)
     check_crop(cfg, net.stride)
+    tune_network(net, cfg.get("compile", False), cfg.get("channels_last", False))
     return FlowDeblurModule(
         net=net,
         loss=instantiate(cfg.model.loss),

@@ -1,39 +1,49 @@
 """Evaluate a checkpoint: ``python -m flowdeblur.eval ckpt_path=... [data=...] [split=test]``.
 
-The model is rebuilt from the config stored in the checkpoint; the data defaults to the data the model was
-trained on. Writes ``metrics.json`` and ``per_clip.csv`` into the run dir.
+The model is rebuilt from the config stored in the checkpoint (or safetensors export, :mod:`flowdeblur.weights`);
+the data defaults to the data the model was trained on, and other data (``data=gopro data.root=...``) keeps the
+model's window (``num_frames``, ``target``). ``tile=<px>`` restores full frames tile by tile. Writes
+``metrics.json``, ``per_clip.csv``, ``per_clip.json`` (per sequence) and ``report.md`` into the run dir; metric
+conventions: docs/evaluation.md.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
 import hydra
 import pytorch_lightning as pl
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from flowdeblur.build import build_datamodule, build_module
-from flowdeblur.checkpoint import checkpoint_config, load_checkpoint
-from flowdeblur.utils.io import write_json_atomic, write_text_atomic
+from flowdeblur.metrics.report import write_reports
+from flowdeblur.tiled import TiledNet
+from flowdeblur.utils.io import write_json_atomic
 from flowdeblur.utils.summary import print_summary
+from flowdeblur.weights import load_weights
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Test the checkpoint on ``cfg.split`` of the chosen data; returns the flat metrics written to metrics.json."""
-    ckpt = load_checkpoint(cfg.ckpt_path)
-    config = checkpoint_config(ckpt, cfg.ckpt_path)
+    config, net_state = load_weights(cfg.ckpt_path)
     if cfg.get("data") is not None:
+        window = {key: config.data.get(key) for key in ("num_frames", "target")}
         config.data = cfg.data
+        config.data.update(window)
     config.lpips_metric = cfg.lpips_metric
     if config.data.get(cfg.split) is None:
         raise ValueError(f"split: the data config has no '{cfg.split}' split (expected one of train, val, test)")
+    config.data.update({other: None for other in ("train", "val", "test") if other != cfg.split})
     module = build_module(config)
-    module.load_state_dict(ckpt["state_dict"])
+    module.net.load_state_dict(net_state)
+    module.net = TiledNet(module.net, cfg.get("tile"), cfg.get("tile_overlap", 32))
     datamodule = build_datamodule(config)
+    dataset = datamodule.dataset(cfg.split)
+    if not getattr(dataset, "has_sharp", True):
+        raise ValueError(f"data: the '{cfg.split}' split has no sharp frames to score against; restore such footage "
+                         "with `python -m flowdeblur.infer input=... output=... ckpt_path=...`")
     loader = datamodule.eval_loader(cfg.split)
     trainer: pl.Trainer = instantiate(cfg.trainer, logger=False, callbacks=[], enable_checkpointing=False)
     results = {k.replace("test/", f"{cfg.split}/"): v for k, v in trainer.test(module, loader, verbose=False)[0].items()}
@@ -41,21 +51,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     if trainer.is_global_zero:
         results["ckpt_path"] = str(cfg.ckpt_path)
         write_json_atomic(out_dir / "metrics.json", results)
-        write_text_atomic(out_dir / "per_clip.csv", per_clip_csv(module.last_per_clip["test"]))
-        print_summary(results, (cfg.split,), {"metrics": out_dir / "metrics.json", "per clip": out_dir / "per_clip.csv"})
+        reports = write_reports(out_dir, module.last_per_clip["test"], getattr(dataset, "clip_names", {}), results,
+                                cfg.split)
+        print_summary(results, (cfg.split,), {"metrics": out_dir / "metrics.json", **reports})
     return results
-
-
-def per_clip_csv(per_clip: dict[str, dict[int, float]]) -> str:
-    """Metric name -> clip -> value, as CSV with one row per clip."""
-    names = sorted(per_clip)
-    clips = sorted({clip for values in per_clip.values() for clip in values})
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["clip", *names])
-    for clip in clips:
-        writer.writerow([clip, *(per_clip[n].get(clip, "") for n in names)])
-    return out.getvalue()
 
 
 @hydra.main(version_base="1.3", config_path="../../conf", config_name="eval")

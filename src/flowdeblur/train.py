@@ -17,28 +17,35 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from flowdeblur.build import build_datamodule, build_module
+from flowdeblur.distributed.launch import check_launch
+from flowdeblur.distributed.process_group import teardown_process_group
+from flowdeblur.distributed.resume import resume_path
 from flowdeblur.utils.complexity import count_macs, count_parameters
 from flowdeblur.utils.io import write_json_atomic
+from flowdeblur.utils.job_status import mark_running, run_job
 from flowdeblur.utils.summary import print_summary
 from flowdeblur.utils.wandb_env import default_to_offline, finish_wandb_run
+from flowdeblur.utils.wandb_run import apply_sweep_identity, log_summary
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Run one experiment; returns the flat metrics also written to ``<run dir>/metrics.json``."""
     default_to_offline()
     out_dir = Path(cfg.paths.output_dir)
+    mark_running(out_dir)
     pl.seed_everything(cfg.seed, workers=True)
     datamodule = build_datamodule(cfg)
     datamodule.setup()
     module = build_module(cfg)
     summary = model_summary(module, cfg)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
+    apply_sweep_identity(cfg)
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values()]
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
     for logger in trainer.loggers:
         logger.log_hyperparams(summary)
     start = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path(cfg.get("ckpt_path"), out_dir))
     summary["time/train_s"] = time.perf_counter() - start
     results = dict(summary)
     if not trainer.fast_dev_run:
@@ -48,14 +55,17 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     results["status"] = "completed"
     if trainer.is_global_zero:
         write_json_atomic(out_dir / "metrics.json", results)
+        log_summary(trainer.loggers, results)
         checkpoint = trainer.checkpoint_callback
+        saved = getattr(checkpoint, "last_model_path", "") or getattr(checkpoint, "best_model_path", "")
         print_summary(results, ("val", "test"), {
             "run dir": out_dir,
-            "checkpoint": getattr(checkpoint, "last_model_path", "") or "(none)",
+            "checkpoint": saved or "(none)",
             "config": out_dir / ".hydra" / "config.yaml",
             "metrics": out_dir / "metrics.json",
         })
     finish_wandb_run()
+    teardown_process_group()
     return results
 
 
@@ -73,7 +83,8 @@ def model_summary(module: pl.LightningModule, cfg: DictConfig) -> dict[str, Any]
 @hydra.main(version_base="1.3", config_path="../../conf", config_name="train")
 def main(cfg: DictConfig) -> float:
     """Hydra entry point; returns ``cfg.optimized_metric`` for sweepers."""
-    results = train(cfg)
+    check_launch(cfg.trainer)
+    results = run_job(train, cfg)
     return float(results.get(cfg.optimized_metric, float("nan")))
 
 

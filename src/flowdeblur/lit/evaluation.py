@@ -8,12 +8,13 @@ from torch import Tensor, nn
 from flowdeblur.metrics.flow import end_point_error
 from flowdeblur.metrics.aggregate import ClipAverage
 from flowdeblur.metrics.image import masked_psnr, psnr, ssim
+from flowdeblur.metrics.protocols import cdvd_metrics
 from flowdeblur.network import NetOutput
 
 NAMES = (
     "psnr", "ssim", "psnr_input", "ssim_input",
     "psnr_static", "psnr_moving", "psnr_static_input", "psnr_moving_input",
-    "epe", "lpips", "lpips_input",
+    "epe", "lpips", "lpips_input", "psnr_cdvd", "ssim_cdvd",
 )
 
 
@@ -42,6 +43,8 @@ class StageMetrics(nn.Module):
             for region, mask in (("static", 1.0 - moving), ("moving", moving)):
                 values[f"psnr_{region}"] = masked_psnr(restored, sharp, mask)
                 values[f"psnr_{region}_input"] = masked_psnr(blurry, sharp, mask)
+        if "sequence_length" in batch:
+            values.update(cdvd_metrics(restored, sharp, batch["frame"], batch["sequence_length"]))
         if "flow" in batch:
             values["epe"] = end_point_error(out.motion.flows, batch["flow"])
         if self.lpips is not None:

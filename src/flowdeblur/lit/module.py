@@ -13,6 +13,7 @@ the mask's regions, ``<stage>/epe`` end-point error of the finest flow against g
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,6 +28,11 @@ from flowdeblur.network import FlowDeblurNet, NetOutput
 
 OptimizerFactory = Callable[[Iterator[nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
+
+# Val/test metrics are exact under DDP (ClipAverage gathers all ranks and drops the sampler's padded
+# duplicates), so Lightning's advice to sync them again, or to evaluate on one device only, does not apply.
+warnings.filterwarnings("ignore", message=r"It is recommended to use `self\.log\('(val|test)/")
+warnings.filterwarnings("ignore", message=r"Using `DistributedSampler` with the dataloaders\. During")
 
 
 class FlowDeblurModule(pl.LightningModule):

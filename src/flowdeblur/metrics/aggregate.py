@@ -43,7 +43,7 @@ class ClipAverage(Metric):
 
     def per_clip(self) -> dict[int, float]:
         """Clip id -> mean over that clip's frames (only clips with at least one finite value)."""
-        if not self.values:
+        if len(self.values) == 0:  # a list of updates; one concatenated tensor after a distributed sync
             return {}
         values, clips = self._entries()
         ids, inverse = torch.unique(clips, return_inverse=True)

@@ -18,11 +18,12 @@ def default_to_offline() -> str:
     return os.environ.get("WANDB_MODE", "online")
 
 
-def finish_wandb_run() -> None:
-    """Finish the active W&B run of this process, if any, so that every training leaves one finished run."""
+def finish_wandb_run(exit_code: int = 0) -> None:
+    """Finish the active W&B run of this process, if any, so that every training leaves one finished run
+    (``exit_code`` 1 marks it failed)."""
     if "wandb" not in sys.modules:
         return
     import wandb
 
     if wandb.run is not None:
-        wandb.finish()
+        wandb.finish(exit_code=exit_code)

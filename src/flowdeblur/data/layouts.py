@@ -1,0 +1,149 @@
+"""Sequence discovery for the folder layouts of the standard video-deblurring data sets and of plain frames.
+
+Every function returns the sequences of one split in a fixed (natural) order; a sequence's position in that list
+is its clip id. Blurry and sharp frames are paired by file name. Anything missing or inconsistent raises
+:class:`~flowdeblur.data.images.FrameError` naming the path and what was expected.
+
+- ``gopro``: GOPRO_Large, ``<root>/{train,test}/<seq>/{blur,blur_gamma,sharp}/*.png``.
+- ``dvd``: DeepVideoDeblurring, ``<root>/quantitative_datasets/<seq>/{input,GT}/*.jpg``; the standard split by
+  sequence: the 10 test sequences of Su et al. 2017 (:data:`DVD_TEST`), the other 61 for training.
+- ``reds``: REDS, ``<root>/{train,val}_{blur,sharp}/<seq>/*.png``; ``reds4`` (:data:`REDS4`, four clips of
+  ``train``) is the test set and is left out of ``train``.
+- ``bsd``: BSD, ``<root>/BSD_<setup>/{train,valid,test}/<seq>/{Blur,Sharp}/RGB/*.png``.
+- ``frames``: a folder of frame folders, or one folder of frames; blurry only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from flowdeblur.data.images import IMAGE_SUFFIXES, FrameError, list_images, natural_key
+
+DVD_TEST = ("IMG_0030", "IMG_0049", "IMG_0021", "720p_240fps_2", "IMG_0032",
+            "IMG_0033", "IMG_0031", "IMG_0003", "IMG_0039", "IMG_0037")
+REDS4 = ("000", "011", "015", "020")
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """One video: its name and frame files in time order; ``sharp`` is None without ground truth."""
+
+    name: str
+    blurry: tuple[Path, ...]
+    sharp: tuple[Path, ...] | None = None
+
+    def __len__(self) -> int:
+        return len(self.blurry)
+
+
+def gopro(root: str | Path, split: str = "train", blur_dir: str = "blur") -> list[Sequence]:
+    """GOPRO_Large ``train`` or ``test``; ``blur_dir``: ``blur`` or ``blur_gamma``."""
+    check_choice("split", split, ("train", "test"))
+    check_choice("blur_dir", blur_dir, ("blur", "blur_gamma"))
+    base = existing_dir([Path(root) / split], f"the GoPro '{split}' folder")
+    return [paired(seq.name, seq / blur_dir, seq / "sharp") for seq in nonempty(subdirs(base), base, split)]
+
+
+def dvd(root: str | Path, split: str = "train") -> list[Sequence]:
+    """DVD ``train`` (61 sequences) or ``test`` (:data:`DVD_TEST`); ``root`` may also be quantitative_datasets."""
+    check_choice("split", split, ("train", "test"))
+    base = existing_dir([Path(root) / "quantitative_datasets", Path(root)], "the DVD quantitative_datasets folder")
+    seqs = subdirs(base)
+    missing = sorted(set(DVD_TEST) - {s.name for s in seqs})
+    if missing:
+        raise FrameError(f"{base}: the DVD test sequences {missing} are missing; expected all of {list(DVD_TEST)}")
+    chosen = [s for s in seqs if (s.name in DVD_TEST) == (split == "test")]
+    return [paired(seq.name, seq / "input", seq / "GT") for seq in nonempty(chosen, base, split)]
+
+
+def reds(root: str | Path, split: str = "train", blur_dir: str = "blur") -> list[Sequence]:
+    """REDS ``train`` (without REDS4), ``val`` or ``reds4``; ``blur_dir``: ``blur`` or ``blur_comp``."""
+    check_choice("split", split, ("train", "val", "reds4"))
+    check_choice("blur_dir", blur_dir, ("blur", "blur_comp"))
+    part = "val" if split == "val" else "train"
+    root = Path(root)
+    blur_base = existing_dir([root / f"{part}_{blur_dir}", root / part / f"{part}_{blur_dir}"],
+                             f"the REDS '{part}_{blur_dir}' folder")
+    sharp_base = existing_dir([root / f"{part}_sharp", root / part / f"{part}_sharp"],
+                              f"the REDS '{part}_sharp' folder")
+    seqs = subdirs(blur_base)
+    if split == "reds4":
+        missing = sorted(set(REDS4) - {s.name for s in seqs})
+        if missing:
+            raise FrameError(f"{blur_base}: the REDS4 clips {missing} are missing; expected {list(REDS4)}")
+    if split != "val":
+        seqs = [s for s in seqs if (s.name in REDS4) == (split == "reds4")]
+    return [paired(seq.name, seq, sharp_base / seq.name) for seq in nonempty(seqs, blur_base, split)]
+
+
+def bsd(root: str | Path, split: str = "train", setup: str = "2ms16ms") -> list[Sequence]:
+    """BSD ``train``, ``val`` (the ``valid`` folder) or ``test`` of ``BSD_<setup>``; ``root`` may be that folder."""
+    check_choice("split", split, ("train", "val", "test"))
+    folder = "valid" if split == "val" else split
+    root = Path(root)
+    base = existing_dir([root / f"BSD_{setup}" / folder, root / folder], f"the BSD_{setup} '{folder}' folder")
+    seqs = nonempty(subdirs(base), base, split)
+    return [paired(seq.name, seq / "Blur" / "RGB", seq / "Sharp" / "RGB") for seq in seqs]
+
+
+def frames(root: str | Path) -> list[Sequence]:
+    """``root`` holding frames (one sequence) or folders of frames (one sequence each); no ground truth."""
+    root = existing_dir([Path(root)], "the frames folder")
+    direct = list_images(root)
+    if direct:
+        return [Sequence(root.name, tuple(direct))]
+    seqs = subdirs(root)
+    if not seqs:
+        raise FrameError(f"{root}: no frames; expected image files or folders of image files")
+    return [Sequence(seq.name, tuple(images(seq))) for seq in seqs]
+
+
+def paired(name: str, blur_dir: Path, sharp_dir: Path) -> Sequence:
+    """Blurry and sharp frames of one sequence, paired by file name."""
+    blurry, sharp = images(blur_dir), images(sharp_dir)
+    if len(blurry) != len(sharp):
+        raise FrameError(
+            f"{blur_dir.parent}: {len(blurry)} blurry frames in '{blur_dir.name}' but {len(sharp)} sharp frames in "
+            f"'{sharp_dir.name}'; expected one sharp frame per blurry frame"
+        )
+    for b, s in zip(blurry, sharp, strict=True):
+        if b.stem != s.stem:
+            raise FrameError(f"{b} has no sharp frame of the same name in {sharp_dir} (found '{s.name}' there)")
+    return Sequence(name, tuple(blurry), tuple(sharp))
+
+
+def images(folder: Path) -> list[Path]:
+    """The frames of ``folder``; an error if it is missing or holds none."""
+    if not folder.is_dir():
+        raise FrameError(f"{folder}: folder not found; expected a folder of frames")
+    files = list_images(folder)
+    if not files:
+        raise FrameError(f"{folder}: no frames; expected image files ({', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
+def subdirs(folder: Path) -> list[Path]:
+    """Sub-folders of ``folder`` (hidden ones skipped), in natural order."""
+    return sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")), key=natural_key)
+
+
+def existing_dir(candidates: Iterable[Path], what: str) -> Path:
+    """The first candidate that is a folder; an error naming the first candidate otherwise."""
+    candidates = list(candidates)
+    for path in candidates:
+        if path.is_dir():
+            return path
+    raise FrameError(f"{candidates[0]}: folder not found; expected {what} there (check data.root)")
+
+
+def nonempty(seqs: list[Path], base: Path, split: str) -> list[Path]:
+    if not seqs:
+        raise FrameError(f"{base}: no sequence folders for split '{split}'")
+    return seqs
+
+
+def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {list(choices)}, got '{value}'")

@@ -1,0 +1,137 @@
+"""Default data set: dynamic-scene blur clips synthesized on the fly from photos shipped with installed
+packages.
+
+Each sample is an independent clip of ``num_frames`` frames. ``num_frames * blur_subframes`` consecutive sharp
+sub-frames of a random scene (:mod:`flowdeblur.data.scene`) are rendered; blurry frame ``i`` is the mean of
+sub-frames ``i*N .. i*N+N-1`` in linear light and sharp frame ``i`` is the middle one of them. Samples are a
+pure function of ``(seed, split, epoch, index)`` (the epoch only for ``train``), so any worker count or order
+gives the same data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from flowdeblur.data.groundtruth import ground_truth_flow, motion_mask
+from flowdeblur.data.photos import SPLIT_PHOTOS, split_photos
+from flowdeblur.data.render import expose, render_subframes
+from flowdeblur.data.scene import sample_scene
+
+_SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
+
+
+def _crop_size(crop: int | Sequence[int]) -> tuple[int, int]:
+    size = (crop, crop) if isinstance(crop, int) else tuple(crop)
+    if len(size) != 2 or not all(isinstance(v, int) and v >= 16 for v in size):
+        raise ValueError(f"crop must be an int >= 16 or a pair (height, width) of ints >= 16, got {crop!r}")
+    return size
+
+
+class SyntheticBlurClips(Dataset):
+    """Synthetic blurry/sharp clips with exact flow and moving-region mask.
+
+    Args:
+        split: ``train``, ``val`` or ``test``; each has its own source photos (:mod:`flowdeblur.data.photos`).
+        length: number of clips (one clip per index).
+        num_frames: frames per clip, T >= 2.
+        target: index of the frame to restore, in ``[0, T)``; None = middle frame ``T // 2``.
+        crop: frame size, an int (square) or (height, width); every side >= 16.
+        blur_subframes: sub-frames averaged per blurry frame, N (odd, >= 1): the blur length.
+        max_objects: moving foreground objects per clip are drawn from ``[0, max_objects]``.
+        max_speed: top translation speed of camera and objects, in px per sub-frame (a blur of up to about
+            ``max_speed * N`` px, a frame-to-frame motion of up to about ``max_speed * N`` px).
+        camera_motion_prob: probability that the camera moves; otherwise only objects move.
+        motion_threshold: px; pixels moving more than this during the target's exposure are 1 in ``mask``.
+        noise_std: std of Gaussian noise added to blurry frames (sRGB units). Default 0, as in GoPro-style
+            data: static pixels of the blurry input then equal the sharp target exactly.
+        seed: base seed.
+
+    Each item is a dict: ``blurry``, ``sharp`` (T, 3, H, W) float32 in [0, 1]; ``flow`` (T - 1, 2, H, W) from
+    the target's sharp frame to each other frame's sharp frame in window order (backward-warping convention of
+    :func:`flowdeblur.ops.warp.warp`); ``mask`` (1, H, W) float32 in {0, 1}, 1 = moving
+    (:mod:`flowdeblur.data.groundtruth`); ``target``, ``index``, ``clip`` ints.
+    """
+
+    def __init__(
+        self,
+        split: str = "train",
+        length: int = 1000,
+        num_frames: int = 3,
+        target: int | None = None,
+        crop: int | Sequence[int] = 128,
+        blur_subframes: int = 9,
+        max_objects: int = 3,
+        max_speed: float = 3.0,
+        camera_motion_prob: float = 0.5,
+        motion_threshold: float = 1.0,
+        noise_std: float = 0.0,
+        seed: int = 0,
+    ) -> None:
+        def check(ok: bool, name: str, expected: str, value: Any) -> None:
+            if not ok:
+                raise ValueError(f"SyntheticBlurClips: {name} must be {expected}, got {value!r}")
+
+        check(split in SPLIT_PHOTOS, "split", f"one of {sorted(SPLIT_PHOTOS)}", split)
+        check(isinstance(length, int) and length >= 1, "length", "an int >= 1", length)
+        check(isinstance(num_frames, int) and num_frames >= 2, "num_frames", "an int >= 2", num_frames)
+        target = num_frames // 2 if target is None else target
+        check(isinstance(target, int) and 0 <= target < num_frames, "target",
+              f"None or an int in [0, {num_frames - 1}] (inside the window of {num_frames} frames)", target)
+        self.size = _crop_size(crop)
+        check(isinstance(blur_subframes, int) and blur_subframes >= 1 and blur_subframes % 2 == 1,
+              "blur_subframes", "an odd int >= 1 (the sharp frame is the middle sub-frame)", blur_subframes)
+        check(isinstance(max_objects, int) and max_objects >= 0, "max_objects", "an int >= 0", max_objects)
+        check(max_speed >= 0, "max_speed", "a number >= 0 (px per sub-frame)", max_speed)
+        check(0 <= camera_motion_prob <= 1, "camera_motion_prob", "a number in [0, 1]", camera_motion_prob)
+        check(motion_threshold >= 0, "motion_threshold", "a number >= 0 (px)", motion_threshold)
+        check(noise_std >= 0, "noise_std", "a number >= 0", noise_std)
+        check(isinstance(seed, int), "seed", "an int", seed)
+        self.split, self.length, self.num_frames, self.target = split, length, num_frames, target
+        self.blur_subframes, self.max_objects, self.max_speed = blur_subframes, max_objects, float(max_speed)
+        self.camera_motion_prob, self.motion_threshold = float(camera_motion_prob), float(motion_threshold)
+        self.noise_std, self.seed = float(noise_std), seed
+        self.epoch = 0
+        self.photos = split_photos(split)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw a fresh set of clips for ``epoch`` (train split only; val and test are fixed)."""
+        self.epoch = int(epoch)
+
+    def rng(self, index: int) -> np.random.Generator:
+        """The generator that fully determines clip ``index`` (for the current epoch when training)."""
+        epoch = self.epoch if self.split == "train" else 0
+        return np.random.default_rng([self.seed, _SPLIT_IDS[self.split], epoch, index])
+
+    def __getitem__(self, index: int) -> dict[str, Tensor | int]:
+        if not 0 <= index < self.length:
+            raise IndexError(f"index {index} out of range for {self.length} clips")
+        rng = self.rng(index)
+        n, t = self.blur_subframes, self.target
+        anchor = t * n + n // 2
+        scene = sample_scene(rng, self.photos, self.size, self.num_frames * n, anchor, self.max_objects,
+                             self.max_speed, self.camera_motion_prob)
+        subframes, coverage = render_subframes(scene, self.size, n)
+        blurry, sharp = expose(subframes, n)
+        if self.noise_std > 0:
+            noise = torch.Generator().manual_seed(int(rng.integers(2**62)))
+            blurry = (blurry + self.noise_std * torch.randn(blurry.shape, generator=noise)).clamp(0.0, 1.0)
+        neighbours = [i * n + n // 2 for i in range(self.num_frames) if i != t]
+        exposure = range(t * n, (t + 1) * n)
+        return {
+            "blurry": blurry,
+            "sharp": sharp,
+            "flow": ground_truth_flow(scene, coverage[t], self.size, anchor, neighbours),
+            "mask": motion_mask(scene, coverage[t], self.size, anchor, exposure, self.motion_threshold),
+            "target": t,
+            "index": index,
+            "clip": index,
+        }

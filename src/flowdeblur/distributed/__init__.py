@@ -1,0 +1,1 @@
+"""Multi-process training: launch checks, SLURM requeue resumption, process-group teardown."""

@@ -1,0 +1,36 @@
+"""Export a checkpoint's network: ``python -m flowdeblur.export ckpt_path=... out=...``.
+
+Writes ``<out>.safetensors``: the network weights with the experiment config in the file's metadata (see
+:mod:`flowdeblur.weights`). ``infer`` and ``eval`` take such a file as ``ckpt_path``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+from rich.console import Console
+
+from flowdeblur.weights import EXPORT_SUFFIX, load_net, save_export
+
+
+def export(ckpt_path: str | Path, out: str | Path, overwrite: bool = False) -> Path:
+    """Write the network of ``ckpt_path`` to ``<out>.safetensors``; returns that path."""
+    out = Path(out)
+    if out.suffix != EXPORT_SUFFIX:
+        out = out.with_name(out.name + EXPORT_SUFFIX)
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"out: '{out}' exists; choose another path or pass overwrite=true")
+    net, config = load_net(ckpt_path)
+    return save_export(out, net.state_dict(), config)
+
+
+@hydra.main(version_base="1.3", config_path="../../conf", config_name="export")
+def main(cfg: DictConfig) -> None:
+    path = export(cfg.ckpt_path, cfg.out, cfg.overwrite)
+    Console().print(f"[bold]exported[/bold]: {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Self-supervised flow losses: photometric error of backward-warped neighbours, and edge-aware smoothness.
+
+Conventions: flows go from the target to each neighbour in pixels of their level (``flowdeblur.flow.base``).
+At level ``l`` the images are area-pooled by ``2**l`` and each neighbour is backward-warped onto the target
+with :func:`flowdeblur.ops.warp.warp`.
+
+Photometric penalty (``penalty``):
+- ``census``: soft Hamming distance of 7×7 soft census descriptors (:mod:`flowdeblur.losses.census`); robust
+  to brightness changes and, in practice, to the different blur of neighbouring frames. The valid mask is
+  eroded by the census radius so that descriptors never see the zeros of out-of-frame samples.
+- ``charbonnier``: generalised Charbonnier ``(x² + eps²)^q - eps^(2q)`` on RGB (eps 0.01, q 0.45), shifted
+  so that a perfect match costs exactly 0.
+
+Masking: out-of-frame samples (``valid`` of the warp) are excluded. Flow is one-directional (target ->
+neighbour), so forward-backward consistency is unavailable; occlusions are estimated from the photometric
+error itself: per sample and neighbour, valid pixels whose (detached) error is above its
+``occlusion_quantile`` are excluded as likely occluded. ``occlusion_quantile = 1`` keeps every valid pixel.
+
+Smoothness: first-order, ``|∂x flow| exp(-alpha |∂x I|) + |∂y flow| exp(-alpha |∂y I|)`` with ``I`` the
+target at the level (mean absolute gradient over RGB), so flow may change across image edges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from flowdeblur.losses.census import census_distance
+from flowdeblur.ops.warp import warp
+
+PENALTIES = ("census", "charbonnier")
+CENSUS_RADIUS = 3
+
+
+def area_downsample(images: Tensor, level: int) -> Tensor:
+    """(B, C, H, W) -> (B, C, H / 2**level, W / 2**level) by averaging 2**level × 2**level blocks."""
+    return F.avg_pool2d(images, 2**level) if level > 0 else images
+
+
+def charbonnier_error(target: Tensor, warped: Tensor, eps: float = 0.01, q: float = 0.45) -> Tensor:
+    """(B, C, H, W) ×2 -> (B, 1, H, W) channel mean of ``(x² + eps²)^q - eps^(2q)``, x = target - warped."""
+    return ((target - warped).pow(2) + eps * eps).pow(q).mean(1, keepdim=True) - eps ** (2 * q)
+
+
+def photometric_error(target: Tensor, warped: Tensor, penalty: str) -> Tensor:
+    """(B, 3, H, W) ×2 -> (B, 1, H, W) per-pixel error under ``penalty`` (one of :data:`PENALTIES`)."""
+    if penalty == "census":
+        return census_distance(target, warped, CENSUS_RADIUS)
+    if penalty == "charbonnier":
+        return charbonnier_error(target, warped)
+    raise ValueError(f"photometric penalty: expected one of {PENALTIES}, got '{penalty}'")
+
+
+def erode(mask: Tensor, radius: int) -> Tensor:
+    """(B, 1, H, W) in {0, 1} -> (B, 1, H, W): 1 only where the whole (2r+1)² window inside the frame is 1."""
+    return 1.0 - F.max_pool2d(1.0 - mask, 2 * radius + 1, stride=1, padding=radius)
+
+
+def occlusion_mask(error: Tensor, valid: Tensor, quantile: float) -> Tensor:
+    """error, valid (B, 1, H, W) -> (B, 1, H, W) in {0, 1}: valid pixels whose error is at most the per-sample
+    ``quantile`` of the valid errors (no gradient flows through the mask)."""
+    if quantile >= 1.0:
+        return valid
+    flat = error.detach().float().flatten(1).masked_fill(valid.flatten(1) == 0, float("nan"))
+    threshold = torch.nanquantile(flat, quantile, dim=1).view(-1, 1, 1, 1)
+    return valid * (error.detach() <= threshold).to(valid.dtype)
+
+
+def photometric_loss(
+    target: Tensor, neighbours: Tensor, flow: Tensor, penalty: str = "census", occlusion_quantile: float = 0.9
+) -> Tensor:
+    """target (B, 3, h, w), neighbours (B, N, 3, h, w), flow (B, N, 2, h, w) -> scalar.
+
+    The masked mean error of every neighbour backward-warped onto the target.
+    """
+    warped, valid = warp(neighbours.flatten(0, 1), flow.flatten(0, 1))
+    reference = target.unsqueeze(1).expand_as(neighbours).flatten(0, 1)
+    if penalty == "census":
+        valid = erode(valid, CENSUS_RADIUS)
+    error = photometric_error(reference, warped, penalty)
+    mask = occlusion_mask(error, valid, occlusion_quantile)
+    return (error * mask).sum() / mask.sum().clamp_min(1.0)
+
+
+def smoothness_loss(flow: Tensor, image: Tensor, alpha: float = 10.0) -> Tensor:
+    """flow (B, N, 2, h, w), image (B, 3, h, w) -> scalar edge-aware first-order smoothness of every flow."""
+    dx_image = (image[..., :, 1:] - image[..., :, :-1]).abs().mean(1, keepdim=True).unsqueeze(1)
+    dy_image = (image[..., 1:, :] - image[..., :-1, :]).abs().mean(1, keepdim=True).unsqueeze(1)
+    dx_flow = (flow[..., :, 1:] - flow[..., :, :-1]).abs()
+    dy_flow = (flow[..., 1:, :] - flow[..., :-1, :]).abs()
+    x_term = (dx_flow * torch.exp(-alpha * dx_image)).mean()
+    return 0.5 * (x_term + (dy_flow * torch.exp(-alpha * dy_image)).mean())
+
+
+class WarpingLoss(nn.Module):
+    """Weighted photometric and smoothness terms summed over levels.
+
+    Args:
+        levels: the levels of the flows it receives.
+        photometric_weight: weight of ``flow/photometric`` (0 skips the term).
+        smoothness_weight: weight of ``flow/smoothness`` (0 skips the term).
+        level_weights: per-level weights, same length as ``levels``; default uniform, summing to 1.
+        penalty: photometric penalty, one of :data:`PENALTIES`.
+        smoothness_alpha: edge sensitivity of the smoothness weights.
+        occlusion_quantile: per-sample error quantile above which pixels count as occluded (1 disables).
+    """
+
+    def __init__(
+        self,
+        levels: Sequence[int],
+        photometric_weight: float = 0.1,
+        smoothness_weight: float = 0.01,
+        level_weights: Sequence[float] | None = None,
+        penalty: str = "census",
+        smoothness_alpha: float = 10.0,
+        occlusion_quantile: float = 0.9,
+    ) -> None:
+        super().__init__()
+        if penalty not in PENALTIES:
+            raise ValueError(f"model.flow.penalty: expected one of {PENALTIES}, got '{penalty}'")
+        self.levels = tuple(int(level) for level in levels)
+        uniform = [1.0 / len(self.levels)] * len(self.levels)
+        weights = uniform if level_weights is None else list(level_weights)
+        if len(weights) != len(self.levels):
+            raise ValueError(f"model.flow.level_weights: expected {len(self.levels)} values, got {weights}")
+        self.level_weights = dict(zip(self.levels, (float(w) for w in weights), strict=True))
+        self.photometric_weight = float(photometric_weight)
+        self.smoothness_weight = float(smoothness_weight)
+        self.penalty = penalty
+        self.smoothness_alpha = float(smoothness_alpha)
+        self.occlusion_quantile = float(occlusion_quantile)
+
+    def forward(self, window: Tensor, flows: dict[int, Tensor]) -> dict[str, Tensor]:
+        """window (B, T, 3, H, W) target first, flows level -> (B, T-1, 2, H_l, W_l) -> weighted scalar terms
+        ``flow/photometric`` and ``flow/smoothness`` (those with a non-zero weight)."""
+        b, t = window.shape[:2]
+        photometric, smoothness = [], []
+        for level, weight in self.level_weights.items():
+            images = area_downsample(window.flatten(0, 1), level).unflatten(0, (b, t))
+            if self.photometric_weight:
+                photometric.append(weight * photometric_loss(
+                    images[:, 0], images[:, 1:], flows[level], self.penalty, self.occlusion_quantile
+                ))
+            if self.smoothness_weight:
+                smoothness.append(weight * smoothness_loss(flows[level], images[:, 0], self.smoothness_alpha))
+        terms = {}
+        if photometric:
+            terms["flow/photometric"] = self.photometric_weight * torch.stack(photometric).sum()
+        if smoothness:
+            terms["flow/smoothness"] = self.smoothness_weight * torch.stack(smoothness).sum()
+        return terms

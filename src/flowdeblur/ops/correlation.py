@@ -1,0 +1,70 @@
+"""Local correlation (cost volume) between two feature maps.
+
+``out[:, k](p) = mean_c f1(p) · f2(p + d_k)`` for every displacement ``d_k = (dx, dy)`` with
+``|dx|, |dy| <= r``, ordered row-major over (dy, dx): ``k = (dy + r) * (2r + 1) + (dx + r)``. Samples outside
+``f2`` count as zero.
+
+The fast version loops over the (2r+1)² shifts with an explicit backward that accumulates in place; letting
+autograd differentiate the shifted slices instead allocates a full padded gradient per shift (several times
+slower on CPU). ``unfold`` is the reference: simple, but (2r+1)² times the memory of ``f2``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.autograd.function import once_differentiable
+
+
+class _ShiftedCorrelation(torch.autograd.Function):
+    """Shifted-product correlation with a hand-written, in-place backward."""
+
+    @staticmethod
+    def forward(ctx: Any, f1: Tensor, f2: Tensor, radius: int) -> Tensor:
+        h, w = f1.shape[-2:]
+        size = 2 * radius + 1
+        padded = F.pad(f2, [radius] * 4)
+        out = f1.new_empty(f1.shape[0], size * size, h, w)
+        for k in range(size * size):
+            dy, dx = divmod(k, size)
+            torch.linalg.vecdot(f1, padded[..., dy : dy + h, dx : dx + w], dim=1, out=out[:, k])
+        ctx.save_for_backward(f1, padded)
+        ctx.radius = radius
+        return out.div_(f1.shape[1])
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None]:
+        f1, padded = ctx.saved_tensors
+        radius = ctx.radius
+        h, w = f1.shape[-2:]
+        size = 2 * radius + 1
+        grad = grad / f1.shape[1]
+        grad_f1 = torch.zeros_like(f1) if ctx.needs_input_grad[0] else None
+        grad_padded = torch.zeros_like(padded) if ctx.needs_input_grad[1] else None
+        for k in range(size * size):
+            dy, dx = divmod(k, size)
+            g = grad[:, k : k + 1]
+            if grad_f1 is not None:
+                grad_f1.addcmul_(g, padded[..., dy : dy + h, dx : dx + w])
+            if grad_padded is not None:
+                grad_padded[..., dy : dy + h, dx : dx + w].addcmul_(g, f1)
+        grad_f2 = None if grad_padded is None else grad_padded[..., radius : radius + h, radius : radius + w]
+        return grad_f1, grad_f2, None
+
+
+def local_correlation(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
+    """(B, C, H, W) ×2 -> (B, (2r+1)², H, W), by shifted products (fast; first-order gradients only)."""
+    dtype = torch.promote_types(f1.dtype, f2.dtype)
+    return _ShiftedCorrelation.apply(f1.to(dtype), f2.to(dtype), radius)
+
+
+def local_correlation_reference(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
+    """(B, C, H, W) ×2 -> (B, (2r+1)², H, W), by ``unfold`` (reference version)."""
+    b, c, h, w = f1.shape
+    size = 2 * radius + 1
+    patches = F.unfold(f2, size, padding=radius).view(b, c, size * size, h, w)
+    return (f1.unsqueeze(2) * patches).mean(1)

@@ -1,0 +1,72 @@
+"""The status of a job in its ``metrics.json``: ``running`` while it trains, ``completed`` or ``failed`` at the end.
+
+In a multirun (sweeps, Optuna) a failing job is recorded and the sweep goes on; in a single run the error is
+recorded and re-raised.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+from pytorch_lightning.utilities import rank_zero_only
+
+from flowdeblur.utils.io import write_json_atomic
+from flowdeblur.utils.wandb_env import finish_wandb_run
+
+log = logging.getLogger(__name__)
+
+
+def job_overrides() -> list[str]:
+    """The job's command-line and sweep overrides (empty outside a Hydra app)."""
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def is_multirun() -> bool:
+    """True inside a job launched by ``-m`` (a sweeper)."""
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+@rank_zero_only
+def mark_running(out_dir: Path) -> None:
+    """Write ``metrics.json`` with status ``running`` and the job's overrides (replaced when the job ends)."""
+    write_json_atomic(out_dir / "metrics.json", {"status": "running", "overrides": " ".join(job_overrides())})
+
+
+@rank_zero_only
+def record_failure(out_dir: Path, error: BaseException, elapsed_s: float) -> None:
+    """Write ``metrics.json`` with status ``failed``, the error and its traceback."""
+    write_json_atomic(out_dir / "metrics.json", {
+        "status": "failed",
+        "error": f"{type(error).__name__}: {error}",
+        "traceback": "".join(traceback.format_exception(error)),
+        "overrides": " ".join(job_overrides()),
+        "time/failed_after_s": elapsed_s,
+    })
+
+
+def run_job(job: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> dict[str, Any]:
+    """Run ``job(cfg)``; on an error record it in ``<paths.output_dir>/metrics.json``.
+
+    Returns the job's results, or ``{"status": "failed", "error": ...}`` for an ``Exception`` inside a multirun;
+    re-raises in a single run and for interruptions (``KeyboardInterrupt``).
+    """
+    out_dir = Path(cfg.paths.output_dir)
+    start = time.perf_counter()
+    try:
+        return job(cfg)
+    except BaseException as err:
+        record_failure(out_dir, err, time.perf_counter() - start)
+        finish_wandb_run(exit_code=1)
+        if not (isinstance(err, Exception) and is_multirun()):
+            raise
+        log.error("job failed (recorded in %s, the sweep goes on): %s: %s",
+                  out_dir / "metrics.json", type(err).__name__, err)
+        return {"status": "failed", "error": f"{type(err).__name__}: {err}"}

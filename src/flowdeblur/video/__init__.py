@@ -1,0 +1,1 @@
+"""Streaming video and frame-folder I/O for inference on a user's footage."""

@@ -1,0 +1,25 @@
+"""The default val set is about as hard as GoPro: blurry-target PSNR within [25, 29] dB."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+CONF = Path(__file__).resolve().parents[2] / "conf" / "data" / "synthetic.yaml"
+
+
+def test_default_val_input_psnr_is_gopro_like() -> None:
+    cfg = OmegaConf.create({"seed": 0, "data": OmegaConf.load(CONF)})
+    dataset = instantiate(cfg.data.val, length=32)
+    scores = []
+    for i in range(len(dataset)):
+        item = dataset[i]
+        t = item["target"]
+        mse = ((item["blurry"][t] - item["sharp"][t]) ** 2).mean().clamp_min(1e-10)
+        scores.append(float(-10 * torch.log10(mse)))
+    mean = sum(scores) / len(scores)
+    assert 25.0 <= mean <= 29.0, mean
+    assert min(scores) < 24.0 and max(scores) > 30.0  # both camera-shake and object-only clips

@@ -14,7 +14,8 @@ from flowdeblur.build import build_module, to_container
 from tests.helpers import TINY, compose_config
 
 # a small network (the default composition with fewer channels) so that tests stay fast
-SMALL_MODEL = ["model.deblurrer.channels=[8,8,16,16]", "model.deblurrer.blocks=1", "model.flow.channels=[8,8,8]"]
+SMALL_MODEL = ["model.deblurrer.channels=[8,8,16,16]", "model.deblurrer.blocks=1",
+               "model.flow.channels=[8,8,8]"]
 
 
 def frames_array(count: int, height: int = 32, width: int = 40, seed: int = 0) -> np.ndarray:
@@ -33,7 +34,9 @@ def write_frames(folder: Path, frames: np.ndarray, suffix: str = ".png") -> list
     return paths
 
 
-def write_pair(blur_dir: Path, sharp_dir: Path, count: int, seed: int, suffix: str = ".png", **size: int) -> None:
+def write_pair(
+    blur_dir: Path, sharp_dir: Path, count: int, seed: int, suffix: str = ".png", **size: int
+) -> None:
     """A sequence of ``count`` sharp frames and blurry versions (a 3-frame temporal mean) in two folders."""
     sharp = frames_array(count + 2, seed=seed, **size)
     blurry = ((sharp[:-2].astype(np.float32) + sharp[1:-1] + sharp[2:]) / 3).round().astype(np.uint8)

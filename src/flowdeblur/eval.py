@@ -1,10 +1,10 @@
 """Evaluate a checkpoint: ``python -m flowdeblur.eval ckpt_path=... [data=...] [split=test]``.
 
-The model is rebuilt from the config stored in the checkpoint (or safetensors export, :mod:`flowdeblur.weights`);
-the data defaults to the data the model was trained on, and other data (``data=gopro data.root=...``) keeps the
-model's window (``num_frames``, ``target``). ``tile=<px>`` restores full frames tile by tile. Writes
-``metrics.json``, ``per_clip.csv``, ``per_clip.json`` (per sequence) and ``report.md`` into the run dir; metric
-conventions: docs/evaluation.md.
+The model is rebuilt from the config stored in the checkpoint (or in a safetensors export,
+:mod:`flowdeblur.weights`); the data defaults to the data the model was trained on, and other data
+(``data=gopro data.root=...``) keeps the model's window (``num_frames``, ``target``). ``tile=<px>`` restores
+full frames tile by tile. Writes ``metrics.json``, ``per_clip.csv``, ``per_clip.json`` (per sequence) and
+``report.md`` into the run dir; metric conventions: docs/evaluation.md.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     datamodule = build_datamodule(config)
     dataset = datamodule.dataset(cfg.split)
     if not getattr(dataset, "has_sharp", True):
-        raise ValueError(f"data: the '{cfg.split}' split has no sharp frames to score against; restore such footage "
-                         "with `python -m flowdeblur.infer input=... output=... ckpt_path=...`")
+        raise ValueError(f"data: the '{cfg.split}' split has no sharp frames to score against; restore such "
+                         "footage with `python -m flowdeblur.infer input=... output=... ckpt_path=...`")
     loader = datamodule.eval_loader(cfg.split)
     trainer: pl.Trainer = instantiate(cfg.trainer, logger=False, callbacks=[], enable_checkpointing=False)
     results = {k.replace("test/", f"{cfg.split}/"): v for k, v in trainer.test(module, loader, verbose=False)[0].items()}
@@ -51,8 +51,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     if trainer.is_global_zero:
         results["ckpt_path"] = str(cfg.ckpt_path)
         write_json_atomic(out_dir / "metrics.json", results)
-        reports = write_reports(out_dir, module.last_per_clip["test"], getattr(dataset, "clip_names", {}), results,
-                                cfg.split)
+        names = getattr(dataset, "clip_names", {})
+        reports = write_reports(out_dir, module.last_per_clip["test"], names, results, cfg.split)
         print_summary(results, (cfg.split,), {"metrics": out_dir / "metrics.json", **reports})
     return results
 

@@ -7,6 +7,7 @@ leaves nothing behind, the input is never overwritten, an existing output only w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from flowdeblur.video.writer import FolderWriter, VideoWriter, check_output, ope
 from flowdeblur.weights import load_net
 
 FOLDER_FPS = Fraction(30)
+PRECISIONS = ("fp32", "bf16")
 Sink = VideoWriter | FolderWriter
 
 
@@ -32,6 +34,8 @@ def infer(cfg: DictConfig) -> dict[str, str | int]:
     """Restore every frame of ``cfg.input`` into ``cfg.output``; returns what was written."""
     if cfg.get("threads"):
         torch.set_num_threads(int(cfg.threads))
+    if cfg.precision not in PRECISIONS:
+        raise ValueError(f"precision: expected one of {list(PRECISIONS)}, got '{cfg.precision}'")
     source, output = Path(cfg.input), Path(cfg.output)
     kind = check_output(source, output, cfg.overwrite)
     preview = output.with_name(f"{output.stem}_preview.mp4") if cfg.preview else None
@@ -42,14 +46,18 @@ def infer(cfg: DictConfig) -> dict[str, str | int]:
         net, config = load_net(cfg.ckpt_path)
         num_frames = int(config.data.num_frames)
         target = num_frames // 2 if config.data.get("target") is None else int(config.data.target)
-        tiled = TiledNet(net, cfg.tile, cfg.tile_overlap)
+        device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        layout = torch.channels_last if cfg.channels_last else torch.preserve_format
+        net = net.to(device, memory_format=layout)
+        restore = window_restorer(TiledNet(net, cfg.tile, cfg.tile_overlap), target, device, cfg.precision)
         fps = Fraction(cfg.fps) if cfg.fps else (reader.fps or FOLDER_FPS)
         sinks: list[Sink] = []
         try:
             sinks.append(open_writer(output, kind, fps, reader.size, cfg.codec, cfg.crf))
             if preview is not None:
-                sinks.append(VideoWriter(preview, fps, (reader.size[0], 2 * reader.size[1]), cfg.codec, cfg.crf))
-            count = restore_stream(reader, tiled, num_frames, target, cfg.edge, sinks)
+                size = (reader.size[0], 2 * reader.size[1])
+                sinks.append(VideoWriter(preview, fps, size, cfg.codec, cfg.crf))
+            count = restore_stream(reader, restore, num_frames, target, cfg.edge, sinks)
             written = [str(sink.commit()) for sink in sinks]
         except BaseException:
             for sink in sinks:
@@ -61,9 +69,22 @@ def infer(cfg: DictConfig) -> dict[str, str | int]:
     return {"output": written[0], "preview": written[1] if preview else "", "frames": count, "fps": str(fps)}
 
 
-@torch.no_grad()
+def window_restorer(
+    net: TiledNet, target: int, device: torch.device, precision: str
+) -> Callable[[Tensor], Tensor]:
+    """A function: window (T, 3, H, W) -> restored target frame (3, H, W), float32 on the CPU."""
+
+    @torch.no_grad()
+    def restore(window: Tensor) -> Tensor:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            return net(window[None].to(device), target).restored[0].float().cpu()
+
+    return restore
+
+
 def restore_stream(
-    reader: VideoReader | FolderReader, net: TiledNet, num_frames: int, target: int, edge: str, sinks: list[Sink]
+    reader: VideoReader | FolderReader, restore: Callable[[Tensor], Tensor], num_frames: int, target: int,
+    edge: str, sinks: list[Sink],
 ) -> int:
     """Restore the reader's frames window by window into every sink (the preview sink gets input | output)."""
     names = reader.names
@@ -72,7 +93,7 @@ def restore_stream(
     with Progress(*columns, transient=True) as progress:
         task = progress.add_task("frames", total=reader.count)
         for index, window in sliding_windows(reader, num_frames, target, edge):
-            restored = to_uint8(net(window[None], target).restored[0])
+            restored = to_uint8(restore(window))
             sinks[0].write(restored, names[index] if names else None)
             if len(sinks) > 1:
                 sinks[1].write(np.concatenate([to_uint8(window[target]), restored], axis=1))

@@ -1,10 +1,10 @@
-"""Report a sweep: ``python -m flowdeblur.report <multirun dir> [--baseline option=value] [--stage val|test]``.
+"""Report a sweep: ``python -m flowdeblur.report <sweep dir> [--baseline option=value] [--stage val|test]``.
 
-Aggregates the jobs' ``metrics.json`` into one row per variant (every swept option except the seed): mean ± std
-over seeds of PSNR, SSIM (LPIPS when logged), PSNR on static and moving regions, params, MACs and training time,
-and compares each variant with a baseline, paired by seed (mean difference and 95% t-interval). Writes
-``report.md``, ``report.csv`` and ``report.png`` into the sweep dir and prints the tables. Jobs still running are
-skipped and counted, failed ones counted and listed, so it can be run while a sweep is in progress.
+Aggregates the jobs' ``metrics.json`` into one row per variant (every swept option except the seed): mean ±
+std over seeds of PSNR, SSIM (LPIPS when logged), PSNR on static and moving regions, params, MACs and training
+time, and compares each variant with a baseline, paired by seed (mean difference and 95% t-interval). Writes
+``report.md``, ``report.csv`` and ``report.png`` into the sweep dir and prints the tables. Jobs still running
+are skipped and counted, failed ones counted and listed, so it can be run while a sweep is in progress.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m flowdeblur.report", description=__doc__.split("\n\n")[0])
     parser.add_argument("sweep_dir", help="a multirun dir, e.g. multirun/2026-01-31/12-00-00")
     parser.add_argument("--baseline", default=None,
-                        help="option=value[,option=value] of swept options (default: the first job's variant); "
-                             "options left out are matched, e.g. a baseline per backbone")
+                        help="option=value[,option=value] of swept options (default: the first job's "
+                             "variant); options left out are matched, e.g. a baseline per backbone")
     parser.add_argument("--stage", default="auto", choices=("auto", "val", "test"),
                         help="split whose metrics are reported (auto: test when logged, else val)")
     parser.add_argument("--seed-key", default="seed", help="the option that names the seed")

@@ -1,8 +1,8 @@
-"""Network weight files: Lightning checkpoints and safetensors exports, both loaded without running pickled code.
+"""Network weight files: Lightning checkpoints and safetensors exports, loaded without running pickled code.
 
-An export is one ``.safetensors`` file: the network's state_dict (keys as in ``FlowDeblurNet.state_dict()``) and,
-in the file's metadata, ``format = "flowdeblur"`` and ``config`` = the resolved experiment config as JSON. Read it
-with ``safetensors.safe_open(path, "pt").metadata()["config"]``. Checkpoints are read with
+An export is one ``.safetensors`` file: the network's state_dict (keys as in ``FlowDeblurNet.state_dict()``)
+and, in the file's metadata, ``format = "flowdeblur"`` and ``config`` = the resolved experiment config as
+JSON. Read it with ``safetensors.safe_open(path, "pt").metadata()["config"]``. Checkpoints are read with
 ``torch.load(weights_only=True)`` (:func:`flowdeblur.checkpoint.load_checkpoint`).
 """
 
@@ -40,7 +40,7 @@ def load_weights(path: str | Path) -> tuple[DictConfig, dict[str, Tensor]]:
     config = checkpoint_config(ckpt, path)
     state = {k[len(NET_PREFIX):]: v for k, v in ckpt["state_dict"].items() if k.startswith(NET_PREFIX)}
     if not state:
-        raise CheckpointError(f"ckpt_path: '{path}' has no '{NET_PREFIX}*' weights; expected a flowdeblur checkpoint")
+        raise CheckpointError(f"ckpt_path: '{path}' has no '{NET_PREFIX}*' weights: not a flowdeblur ckpt")
     return config, state
 
 
@@ -51,7 +51,7 @@ def load_net(path: str | Path) -> tuple[FlowDeblurNet, DictConfig]:
     try:
         net.load_state_dict(state)
     except RuntimeError as err:
-        raise CheckpointError(f"ckpt_path: '{path}': weights do not fit the network of its config: {err}") from err
+        raise CheckpointError(f"ckpt_path: '{path}': weights do not fit its config's network: {err}") from err
     return net.eval(), config
 
 
@@ -83,5 +83,5 @@ def _load_export(path: Path) -> tuple[DictConfig, dict[str, Tensor]]:
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"ckpt_path: '{path}' is not a readable safetensors file: {err}") from err
     if metadata.get("format") != "flowdeblur" or "config" not in metadata:
-        raise CheckpointError(f"ckpt_path: '{path}' carries no flowdeblur config; expected a flowdeblur export")
+        raise CheckpointError(f"ckpt_path: '{path}' carries no flowdeblur config; expected an export")
     return OmegaConf.create(json.loads(metadata["config"])), state

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -27,14 +28,16 @@ def as_uint8(frames: torch.Tensor) -> np.ndarray:
 @pytest.fixture(scope="module")
 def gopro_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("GOPRO_Large")
-    for split, seqs in {"train": {"GOPR0372_07_00": 5, "GOPR0374_11_00": 4}, "test": {"GOPR0384_11_00": 6}}.items():
+    splits = {"train": {"GOPR0372_07_00": 5, "GOPR0374_11_00": 4}, "test": {"GOPR0384_11_00": 6}}
+    for split, seqs in splits.items():
         for k, (name, count) in enumerate(seqs.items()):
-            write_pair(root / split / name / "blur", root / split / name / "sharp", count, seed=k)
-            write_pair(root / split / name / "blur_gamma", root / split / name / "sharp_unused", count, seed=k + 7)
+            seq = root / split / name
+            write_pair(seq / "blur", seq / "sharp", count, seed=k)
+            write_pair(seq / "blur_gamma", seq / "sharp_unused", count, seed=k + 7)
     return root
 
 
-# ---- windows --------------------------------------------------------------------------------------------------
+# ---- windows -----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("center", "edge", "expected"), [
     (0, "reflect", [2, 1, 0, 1, 2]), (1, "reflect", [1, 0, 1, 2, 3]), (5, "reflect", [3, 4, 5, 4, 3]),
@@ -53,7 +56,7 @@ def test_window_indices_reverse_target_first_and_tiny_sequences() -> None:
         window_indices(0, 6, 3, 1, "wrap")
 
 
-# ---- discovery in every layout ----------------------------------------------------------------------------------
+# ---- discovery in every layout -----------------------------------------------------------------------------
 
 def test_gopro_discovery_counts_and_pairing(gopro_root: Path) -> None:
     train = layouts.gopro(gopro_root, "train")
@@ -88,7 +91,8 @@ def test_reds_reds4_is_the_test_set_and_left_out_of_train(tmp_path: Path) -> Non
     assert [s.name for s in layouts.reds(tmp_path, "train")] == ["001", "021"]
     assert [s.name for s in layouts.reds(tmp_path, "reds4")] == list(layouts.REDS4)
     val = layouts.reds(tmp_path, "val")
-    assert [s.name for s in val] == ["000", "005"] and val[0].sharp[0].parent == tmp_path / "val_sharp" / "000"
+    assert [s.name for s in val] == ["000", "005"]
+    assert val[0].sharp[0].parent == tmp_path / "val_sharp" / "000"
     with pytest.raises(FrameError, match="train_blur_comp"):
         layouts.reds(tmp_path, "train", blur_dir="blur_comp")
 
@@ -121,7 +125,7 @@ def test_natural_frame_order(tmp_path: Path) -> None:
     assert [p.name for p in layouts.frames(tmp_path)[0].blurry] == ["frame1.png", "frame2.png", "frame10.png"]
 
 
-# ---- samples ---------------------------------------------------------------------------------------------------
+# ---- samples -----------------------------------------------------------------------------------------------
 
 def test_samples_cover_every_frame_with_edge_windows(gopro_root: Path) -> None:
     data = GoPro(gopro_root, "train", num_frames=3)
@@ -189,7 +193,7 @@ def test_augmentation_is_shared_by_all_frames(tmp_path: Path) -> None:
 
 
 def test_datamodule_batches_from_config(gopro_root: Path) -> None:
-    cfg = compose_config(["~model/head", "~model/layer", "data=gopro", f"data.root={gopro_root}", "data.num_workers=0", "data.batch_size=2",
+    cfg = compose_config(["data=gopro", f"data.root={gopro_root}", "data.num_workers=0", "data.batch_size=2",
                           "data.train.crop=16", "data.val.crop=16"])
     dm = build_datamodule(cfg)
     batch = next(iter(dm.train_dataloader()))
@@ -199,7 +203,7 @@ def test_datamodule_batches_from_config(gopro_root: Path) -> None:
     assert len(dm.dataset("val")) == 1 and len(dm.dataset("test")) == 6
 
 
-# ---- bad input ---------------------------------------------------------------------------------------------------
+# ---- bad input ---------------------------------------------------------------------------------------------
 
 def test_missing_root_empty_sequence_and_count_mismatch(tmp_path: Path) -> None:
     with pytest.raises(FrameError, match=f"{tmp_path / 'nowhere' / 'train'}: folder not found"):
@@ -213,8 +217,10 @@ def test_missing_root_empty_sequence_and_count_mismatch(tmp_path: Path) -> None:
     (tmp_path / "train" / "b" / "sharp" / "00002.png").unlink()
     with pytest.raises(FrameError, match="3 blurry frames in 'blur' but 2 sharp frames in 'sharp'"):
         layouts.gopro(tmp_path, "train")
-    (tmp_path / "train" / "b" / "blur" / "00002.png").rename(tmp_path / "train" / "b" / "blur" / "x.png")
-    with pytest.raises(FrameError, match="x.png has no sharp frame of the same name"):
+    seq = tmp_path / "train" / "b"
+    shutil.copy(seq / "blur" / "00002.png", seq / "sharp" / "00002.png")
+    (seq / "blur" / "00001.png").rename(seq / "blur" / "x.png")
+    with pytest.raises(FrameError, match="blur/x.png has no sharp frame of the same name"):
         layouts.gopro(tmp_path, "train")
 
 
@@ -248,7 +254,8 @@ def test_grayscale_16bit_and_alpha(tmp_path: Path, caplog: pytest.LogCaptureFixt
         expected = torch.from_numpy(gray).float().div(255).expand(3, -1, -1)
         assert torch.equal(read_image(tmp_path / "gray.png"), expected)
         assert torch.allclose(read_image(tmp_path / "gray16.png"), expected, atol=1e-7)
-        assert torch.equal(read_image(tmp_path / "rgba.png"), torch.from_numpy(rgba[..., :3]).permute(2, 0, 1) / 255)
+        rgb = torch.from_numpy(rgba[..., :3]).permute(2, 0, 1) / 255
+        assert torch.equal(read_image(tmp_path / "rgba.png"), rgb)
         read_image(tmp_path / "gray.png")
     notes = [r.getMessage() for r in caplog.records]
     assert sum("grayscale, repeated to RGB" in n for n in notes) == 1

@@ -105,6 +105,7 @@ def test_noise_changes_only_blurry_frames() -> None:
         ({"camera_motion_prob": 1.5}, "camera_motion_prob"),
         ({"motion_threshold": -1.0}, "motion_threshold"),
         ({"noise_std": -0.1}, "noise_std"),
+        ({"seed": -1}, "seed"),
     ],
 )
 def test_invalid_arguments_name_the_option(kwargs: dict, option: str) -> None:

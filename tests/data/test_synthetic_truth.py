@@ -34,8 +34,8 @@ def warp_psnrs(item: dict, region: torch.Tensor) -> list[float]:
 def test_flow_warps_background_onto_target() -> None:
     dataset = SyntheticBlurClips("val", length=4, crop=96, max_objects=0, camera_motion_prob=1.0)
     scores = [s for i in range(4) for s in warp_psnrs(dataset[i], torch.ones(1, 96, 96))]
-    assert min(scores) > 33.0
-    assert sum(scores) / len(scores) > 36.0
+    assert min(scores) > 35.0
+    assert sum(scores) / len(scores) > 38.0
 
 
 def test_flow_warps_objects_onto_target() -> None:
@@ -45,7 +45,7 @@ def test_flow_warps_objects_onto_target() -> None:
         item = dataset[i]
         on_object = (item["flow"].norm(dim=1) > 0.01).any(0, keepdim=True).float()
         interior = 1.0 - F.max_pool2d(1.0 - on_object[None], 5, 1, 2)[0]
-        assert min(warp_psnrs(item, interior)) > 38.0
+        assert min(warp_psnrs(item, interior)) > 42.0
 
 
 def test_still_camera_without_objects_is_sharp_and_static() -> None:

@@ -39,7 +39,8 @@ class Finished:
     output: str
 
 
-def run_entry(module: str, overrides: list[str], timeout: float, env: dict[str, str] | None = None) -> Finished:
+def run_entry(module: str, overrides: list[str], timeout: float, env: dict[str, str] | None = None
+              ) -> Finished:
     """``python -m <module> <overrides>`` from the repository root, in its own process group.
 
     On timeout the whole group (fork-started ranks too) is killed and ``TimeoutError`` is raised.

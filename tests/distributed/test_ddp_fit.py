@@ -1,4 +1,7 @@
-"""Two-process DDP (fork-started, gloo) through the Hydra entry point equals single-process evaluation."""
+"""Two-process DDP (fork-started, gloo) through the Hydra entry point equals single-process evaluation.
+
+The run logs to CSV and to an offline W&B run: under fork-started ranks the main process owns both.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from flowdeblur.utils.wandb_reader import find_run_file, load_offline_run, read_records
 from tests.distributed.runner import TINY_RUN, read_metrics, run_entry
 
 TRAIN_LENGTH = 8  # per epoch: 4 samples per rank, 2 batches of 2
@@ -17,8 +21,8 @@ def ddp_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """2 epochs on 2 processes; 5 val clips, so the distributed sampler pads one duplicate."""
     root = tmp_path_factory.mktemp("ddp_fit")
     run = run_entry("flowdeblur.train", [
-        *TINY_RUN, "trainer=ddp_cpu", "trainer.max_steps=4", f"data.train.length={TRAIN_LENGTH}",
-        "data.val.length=5", f"hydra.run.dir={root / 'run'}",
+        *TINY_RUN, "logger=[csv,wandb]", "trainer=ddp_cpu", "trainer.max_steps=4",
+        f"data.train.length={TRAIN_LENGTH}", "data.val.length=5", f"hydra.run.dir={root / 'run'}",
         "+callbacks.indices._target_=tests.distributed.probes.RecordIndices",
         f"+callbacks.indices.out_dir={root / 'indices'}",
     ], timeout=150)
@@ -31,12 +35,23 @@ def test_fit_leaves_one_checkpoint_and_one_logger_run(ddp_run: Path) -> None:
     metrics = read_metrics(run_dir)
     assert metrics["status"] == "completed"
     names = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
-    assert len(names) == 2 and names[1] == "last.ckpt" and names[0].startswith("step"), names
+    assert len(names) == 2 and names[0] == "last.ckpt" and names[1].startswith("step"), names
     assert [p.relative_to(run_dir).as_posix() for p in run_dir.rglob("metrics.csv")] == ["csv/metrics.csv"]
     assert not (run_dir / "lightning_logs").exists()
     header, *rows = (run_dir / "csv" / "metrics.csv").read_text().splitlines()
     assert "val/psnr" in header.split(",") and "train/loss" in header.split(",")
     assert len(rows) >= 4
+
+
+def test_main_process_finishes_the_one_wandb_run(ddp_run: Path) -> None:
+    run_dir = ddp_run / "run"
+    assert len(list(run_dir.glob("wandb/offline-run-*/run-*.wandb"))) == 1
+    kinds = [record.WhichOneof("record_type") for record in read_records(find_run_file(run_dir))]
+    assert kinds.count("exit") == 1
+    history, summary, _, _ = load_offline_run(run_dir)
+    assert sum("train/loss" in row for row in history) == 4
+    assert sum("val/psnr" in row for row in history) == 3
+    assert summary["val/psnr"] == pytest.approx(read_metrics(run_dir)["val/psnr"], abs=1e-6)
 
 
 def test_ranks_see_disjoint_samples_reshuffled_every_epoch(ddp_run: Path) -> None:

@@ -1,4 +1,4 @@
-"""Crops and flips of a whole window: one set of random parameters for every frame (blurry and sharp alike)."""
+"""Crops and flips of a whole window: one draw of parameters for every frame, blurry and sharp alike."""
 
 from __future__ import annotations
 

@@ -1,17 +1,18 @@
 """Data sets of real footage stored as frame folders: one sample per frame of every sequence.
 
-Sample ``i`` restores one frame (the window's ``target`` slot) from a window of ``num_frames`` frames around it;
-windows at the sequence ends are completed by the edge mode of :mod:`flowdeblur.data.windows`, so every frame is
-a target. The layouts (GoPro, DVD, REDS, BSD, plain frames) are discovered by :mod:`flowdeblur.data.layouts`.
+Sample ``i`` restores one frame (the window's ``target`` slot) from a window of ``num_frames`` frames around
+it; windows at the sequence ends are completed by the edge mode of :mod:`flowdeblur.data.windows`, so every
+frame is a target. The layouts (GoPro, DVD, REDS, BSD, plain frames) are discovered by
+:mod:`flowdeblur.data.layouts`.
 
-Each item is a dict like the synthetic data's: ``blurry`` (T, 3, H, W) float32 RGB in [0, 1]; ``sharp``
-(T, 3, H, W) where ground truth exists; ``target``, ``index`` (unique per sample), ``clip`` (the sequence's
-position in the split) ints; and for reports ``frame`` (the target's frame number in its sequence),
-``sequence_length`` ints and ``sequence`` (the sequence's name).
+Each item is a dict like the synthetic data's: ``blurry`` (T, 3, H, W) float32 RGB in [0, 1]; ``sharp`` (T, 3,
+H, W) where ground truth exists; ``target``, ``index`` (unique per sample), ``clip`` (the sequence's position
+in the split) ints; and for reports ``frame`` (the target's frame number in its sequence), ``sequence_length``
+ints and ``sequence`` (the sequence's name).
 
-Training augmentation (``augment=True``): a random ``crop``, horizontal and vertical flips, and temporal reversal
-(p = 0.5 each), drawn once per sample and applied to every frame of the window, blurry and sharp alike.
-Without ``augment``, ``crop`` takes the centre crop; ``crop=None`` keeps full frames.
+Training augmentation (``augment=True``): a random ``crop``, horizontal and vertical flips, and temporal
+reversal (p = 0.5 each), drawn once per sample and applied to every frame of the window, blurry and sharp
+alike. Without ``augment``, ``crop`` takes the centre crop; ``crop=None`` keeps full frames.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ class FolderClips(Dataset):
         self.crop = None if crop is None else ((crop, crop) if isinstance(crop, int) else tuple(crop))
         self.transform = None if self.crop is None else window_crop(self.crop, augment)
         self.has_sharp = all(s.sharp is not None for s in sequences)
-        self.samples = [(clip, frame) for clip, seq in enumerate(sequences) for frame in range(0, len(seq), frame_step)]
+        self.samples = [(clip, frame) for clip, seq in enumerate(sequences)
+                        for frame in range(0, len(seq), frame_step)]
 
     @property
     def clip_names(self) -> dict[int, str]:
@@ -103,7 +105,7 @@ class FolderClips(Dataset):
         sizes = {tuple(t.shape) for t in decoded.values()}
         if len(sizes) > 1:
             shapes = {files[i].name: tuple(t.shape[1:]) for i, t in decoded.items()}
-            raise FrameError(f"{files[0].parent}: frames of one sequence differ in size {shapes}; expected one size")
+            raise FrameError(f"{files[0].parent}: frames of one sequence differ in size: {shapes}")
         return torch.stack([decoded[i] for i in order])
 
     @staticmethod
@@ -118,7 +120,8 @@ class FolderClips(Dataset):
         h, w = frames.shape[-2:]
         if self.crop is not None and (h < self.crop[0] or w < self.crop[1]):
             raise FrameError(
-                f"{seq.blurry[0].parent}: frames are {h}x{w}, smaller than the crop {self.crop[0]}x{self.crop[1]}"
+                f"{seq.blurry[0].parent}: frames are {h}x{w}, smaller than the crop "
+                f"{self.crop[0]}x{self.crop[1]}"
             )
 
 

@@ -1,10 +1,10 @@
 """Reading frame files: one image -> (3, H, W) float32 RGB in [0, 1], or one clear error naming the file.
 
 Accepted: 8-bit RGB (PNG, JPEG, BMP, TIFF, WebP). Converted, with one logged note per folder and kind:
-grayscale (repeated to three channels), 16-bit samples (scaled by 1/65535), an alpha channel that is fully opaque
-(dropped). Refused: an alpha channel with transparency, 1-bit and floating-point samples, any other channel
-count, and files that do not decode (corrupt or truncated). Pillow, behind imageio, reads 16-bit *colour* PNGs
-at 8 bits per channel already.
+grayscale (repeated to three channels), 16-bit samples (scaled by 1/65535), an alpha channel that is fully
+opaque (dropped). Refused: an alpha channel with transparency, 1-bit and floating-point samples, any other
+channel count, and files that do not decode (corrupt or truncated). Pillow, behind imageio, reads 16-bit
+*colour* PNGs at 8 bits per channel already.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def read_image(path: Path) -> Tensor:
     try:
         array = np.asarray(iio.imread(path))
     except Exception as err:  # decoders raise OSError, ValueError, SyntaxError, ... for bad files
-        raise FrameError(f"{path}: not a readable image (corrupt, truncated or not an image?): {err}") from err
+        raise FrameError(f"{path}: not a readable image (corrupt, truncated, not an image?): {err}") from err
     return torch.from_numpy(to_rgb(array, path)).permute(2, 0, 1).contiguous()
 
 

@@ -1,7 +1,7 @@
 """Sequence discovery for the folder layouts of the standard video-deblurring data sets and of plain frames.
 
-Every function returns the sequences of one split in a fixed (natural) order; a sequence's position in that list
-is its clip id. Blurry and sharp frames are paired by file name. Anything missing or inconsistent raises
+Every function returns the sequences of one split in a fixed (natural) order; a sequence's position in that
+list is its clip id. Blurry and sharp frames are paired by file name. Anything missing or inconsistent raises
 :class:`~flowdeblur.data.images.FrameError` naming the path and what was expected.
 
 - ``gopro``: GOPRO_Large, ``<root>/{train,test}/<seq>/{blur,blur_gamma,sharp}/*.png``.
@@ -47,13 +47,13 @@ def gopro(root: str | Path, split: str = "train", blur_dir: str = "blur") -> lis
 
 
 def dvd(root: str | Path, split: str = "train") -> list[Sequence]:
-    """DVD ``train`` (61 sequences) or ``test`` (:data:`DVD_TEST`); ``root`` may also be quantitative_datasets."""
+    """DVD ``train`` (61 sequences) or ``test`` (:data:`DVD_TEST`); ``root`` may be quantitative_datasets."""
     check_choice("split", split, ("train", "test"))
-    base = existing_dir([Path(root) / "quantitative_datasets", Path(root)], "the DVD quantitative_datasets folder")
+    base = existing_dir([Path(root) / "quantitative_datasets", Path(root)], "DVD's quantitative_datasets")
     seqs = subdirs(base)
     missing = sorted(set(DVD_TEST) - {s.name for s in seqs})
     if missing:
-        raise FrameError(f"{base}: the DVD test sequences {missing} are missing; expected all of {list(DVD_TEST)}")
+        raise FrameError(f"{base}: the DVD test sequences {missing} are missing; expected {list(DVD_TEST)}")
     chosen = [s for s in seqs if (s.name in DVD_TEST) == (split == "test")]
     return [paired(seq.name, seq / "input", seq / "GT") for seq in nonempty(chosen, base, split)]
 
@@ -79,7 +79,7 @@ def reds(root: str | Path, split: str = "train", blur_dir: str = "blur") -> list
 
 
 def bsd(root: str | Path, split: str = "train", setup: str = "2ms16ms") -> list[Sequence]:
-    """BSD ``train``, ``val`` (the ``valid`` folder) or ``test`` of ``BSD_<setup>``; ``root`` may be that folder."""
+    """BSD ``train``, ``val`` (folder ``valid``) or ``test`` of ``BSD_<setup>`` (``root`` may be that)."""
     check_choice("split", split, ("train", "val", "test"))
     folder = "valid" if split == "val" else split
     root = Path(root)
@@ -105,13 +105,17 @@ def paired(name: str, blur_dir: Path, sharp_dir: Path) -> Sequence:
     blurry, sharp = images(blur_dir), images(sharp_dir)
     if len(blurry) != len(sharp):
         raise FrameError(
-            f"{blur_dir.parent}: {len(blurry)} blurry frames in '{blur_dir.name}' but {len(sharp)} sharp frames in "
-            f"'{sharp_dir.name}'; expected one sharp frame per blurry frame"
+            f"{blur_dir.parent}: {len(blurry)} blurry frames in '{blur_dir.name}' but {len(sharp)} sharp "
+            f"frames in '{sharp_dir.name}'; expected one sharp frame per blurry frame"
         )
-    for b, s in zip(blurry, sharp, strict=True):
-        if b.stem != s.stem:
-            raise FrameError(f"{b} has no sharp frame of the same name in {sharp_dir} (found '{s.name}' there)")
-    return Sequence(name, tuple(blurry), tuple(sharp))
+    by_stem = {s.stem: s for s in sharp}
+    unpaired = [b for b in blurry if b.stem not in by_stem]
+    if unpaired:
+        raise FrameError(
+            f"{unpaired[0]} has no sharp frame of the same name in {sharp_dir} ({len(unpaired)} blurry "
+            "frames unpaired); expected matching file names"
+        )
+    return Sequence(name, tuple(blurry), tuple(by_stem[b.stem] for b in blurry))
 
 
 def images(folder: Path) -> list[Path]:

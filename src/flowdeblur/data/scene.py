@@ -26,6 +26,7 @@ OBJECT_SIZE = (0.25, 0.6)  # object box sides, fraction of the shorter frame sid
 OBJECT_SPEED = (0.3, 1.0)  # object translation speed, fraction of max_speed
 OBJECT_SPIN, OBJECT_ZOOM = 0.4, 0.2  # top rotation / zoom speed at the object's rim, fraction of max_speed
 EDGE_SOFTNESS = 1.5  # px over which an object's alpha falls from 1 to 0
+OPTICS_SIGMA = 0.5  # px, Gaussian point spread of the lens applied to every texture (see crop_texture)
 
 
 @dataclass
@@ -45,9 +46,23 @@ class Scene:
     objects: list[Layer]
 
 
+def _optics(image: Tensor) -> Tensor:
+    """(3, h, w) -> (3, h, w) blurred by a 3-tap Gaussian of std :data:`OPTICS_SIGMA` px, reflected edges."""
+    side = float(np.exp(-1.0 / (2.0 * OPTICS_SIGMA**2)))
+    side, centre = side / (1.0 + 2.0 * side), 1.0 / (1.0 + 2.0 * side)
+    x = F.pad(image[None], (1, 1, 1, 1), mode="reflect")[0]
+    x = x[:, :, 1:-1] * centre + (x[:, :, :-2] + x[:, :, 2:]) * side
+    return x[:, 1:-1] * centre + (x[:, :-2] + x[:, 2:]) * side
+
+
 def crop_texture(rng: np.random.Generator, photo: Tensor, size: tuple[int, int]) -> Tensor:
     """(3, Hp, Wp) uint8 sRGB photo -> (3, h, w) linear-light texture: a random crop at a random scale
-    (resampled in linear light), random flips and colour jitter."""
+    (resampled in linear light), random flips, colour jitter and the lens blur :func:`_optics`.
+
+    The lens blur keeps textures band-limited, so that frames rendered at any sub-pixel offset are equally
+    sharp (the target, at an integer offset, would otherwise be crisper than its neighbours) and so that
+    warping a neighbour with the exact flow reproduces the target at ~40 dB.
+    """
     h, w = size
     _, hp, wp = photo.shape
     scale = np.exp(rng.uniform(*np.log(SCALE_RANGE)))
@@ -60,7 +75,7 @@ def crop_texture(rng: np.random.Generator, photo: Tensor, size: tuple[int, int])
     flips = [dim for dim, flip in ((-1, rng.random() < 0.5), (-2, rng.random() < 0.5)) if flip]
     if flips:
         region = region.flip(flips)
-    return color_jitter(region[0], rng)
+    return _optics(color_jitter(region[0], rng))
 
 
 def blob_alpha(rng: np.random.Generator, size: tuple[int, int]) -> Tensor:

@@ -29,7 +29,10 @@ _SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 def _crop_size(crop: int | Sequence[int]) -> tuple[int, int]:
     size = (crop, crop) if isinstance(crop, int) else tuple(crop)
     if len(size) != 2 or not all(isinstance(v, int) and v >= 16 for v in size):
-        raise ValueError(f"crop must be an int >= 16 or a pair (height, width) of ints >= 16, got {crop!r}")
+        raise ValueError(
+            f"SyntheticBlurClips: crop must be an int >= 16 or a pair (height, width) of ints >= 16, "
+            f"got {crop!r}"
+        )
     return size
 
 
@@ -43,10 +46,12 @@ class SyntheticBlurClips(Dataset):
         target: index of the frame to restore, in ``[0, T)``; None = middle frame ``T // 2``.
         crop: frame size, an int (square) or (height, width); every side >= 16.
         blur_subframes: sub-frames averaged per blurry frame, N (odd, >= 1): the blur length.
-        max_objects: moving foreground objects per clip are drawn from ``[0, max_objects]``.
-        max_speed: top translation speed of camera and objects, in px per sub-frame (a blur of up to about
-            ``max_speed * N`` px, a frame-to-frame motion of up to about ``max_speed * N`` px).
-        camera_motion_prob: probability that the camera moves; otherwise only objects move.
+        max_objects: moving foreground objects per clip, drawn from ``[0, max_objects]`` (from
+            ``[1, max_objects]`` when the camera is still).
+        max_speed: px per sub-frame; camera and object speeds are drawn up to it (each ramps by up to ±40 %
+            over the clip). A speed ``v`` blurs by about ``v * N`` px and moves ``v * N`` px frame to frame.
+        camera_motion_prob: probability that the camera moves (translation, rotation, zoom); otherwise it is
+            exactly still and only objects move.
         motion_threshold: px; pixels moving more than this during the target's exposure are 1 in ``mask``.
         noise_std: std of Gaussian noise added to blurry frames (sRGB units). Default 0, as in GoPro-style
             data: static pixels of the blurry input then equal the sharp target exactly.
@@ -91,7 +96,7 @@ class SyntheticBlurClips(Dataset):
         check(0 <= camera_motion_prob <= 1, "camera_motion_prob", "a number in [0, 1]", camera_motion_prob)
         check(motion_threshold >= 0, "motion_threshold", "a number >= 0 (px)", motion_threshold)
         check(noise_std >= 0, "noise_std", "a number >= 0", noise_std)
-        check(isinstance(seed, int), "seed", "an int", seed)
+        check(isinstance(seed, int) and seed >= 0, "seed", "an int >= 0", seed)
         self.split, self.length, self.num_frames, self.target = split, length, num_frames, target
         self.blur_subframes, self.max_objects, self.max_speed = blur_subframes, max_objects, float(max_speed)
         self.camera_motion_prob, self.motion_threshold = float(camera_motion_prob), float(motion_threshold)
@@ -112,6 +117,7 @@ class SyntheticBlurClips(Dataset):
         return np.random.default_rng([self.seed, _SPLIT_IDS[self.split], epoch, index])
 
     def __getitem__(self, index: int) -> dict[str, Tensor | int]:
+        """Clip ``index`` -> dict of blurry, sharp, flow, mask, target, index, clip (class docstring)."""
         if not 0 <= index < self.length:
             raise IndexError(f"index {index} out of range for {self.length} clips")
         rng = self.rng(index)

@@ -3,13 +3,14 @@
 Window slot ``j`` of the window of frame ``c`` holds frame ``c + j - target``; indices outside ``[0, n)`` are
 mapped back inside by the edge mode, so every frame of a sequence, first and last included, can be restored:
 
-- ``reflect`` (default): mirror about the end frame without repeating it, ``-1 -> 1``, ``n -> n - 2``
-  (numpy's ``reflect``, BasicSR's ``reflection``). The neighbours stay distinct real frames, with the motion
-  direction mirrored.
-- ``replicate``: repeat the end frame, ``-1 -> 0``, ``n -> n - 1`` (neighbours identical to the target: no motion).
+- ``reflect`` (default): mirror about the end frame without repeating it, ``-1 -> 1``, ``n -> n - 2`` (numpy's
+  ``reflect``, BasicSR's ``reflection``). The neighbours stay distinct real frames, with the motion direction
+  mirrored.
+- ``replicate``: repeat the end frame, ``-1 -> 0``, ``n -> n - 1`` (neighbours identical to the target: no
+  motion).
 
-``reverse`` plays the sequence backwards (slot ``j`` holds ``c - (j - target)``): temporal-reversal augmentation
-that keeps the target in its slot.
+``reverse`` plays the sequence backwards (slot ``j`` holds ``c - (j - target)``): temporal-reversal
+augmentation that keeps the target in its slot.
 """
 
 from __future__ import annotations

@@ -107,10 +107,16 @@ def _instantiate(value: Any) -> Any:
 class LaunchCheck(Callback):
     """Hydra callback: :func:`check_launch` once before a multirun's first job starts.
 
-    Jobs submitted to a cluster (submitit launchers) are checked where they run, by the per-job check in
-    :func:`flowdeblur.train.main`, since the submitting machine need not have their devices.
+    Hydra turns exceptions raised in callbacks into warnings, so a refusal ends the process with
+    ``SystemExit`` (exit code 1, the error on stderr). Jobs submitted to a cluster (submitit launchers) are
+    checked where they run, by the per-job check in :func:`flowdeblur.train.main`, since the submitting
+    machine need not have their devices.
     """
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        if "submitit" not in str(config.hydra.launcher.get("_target_", "")):
+        if "submitit" in str(config.hydra.launcher.get("_target_", "")):
+            return
+        try:
             check_launch(config.trainer, multirun=True)
+        except LaunchError as err:
+            raise SystemExit(f"{type(err).__name__}: {err}") from err

@@ -58,8 +58,13 @@ class StageMetrics(nn.Module):
         return {name: avg.compute() for name, avg in self.averages.items() if avg.update_count > 0}
 
     def per_clip(self) -> dict[str, dict[int, float]]:
-        """Metric name -> clip id -> mean over the clip's frames."""
-        return {name: avg.per_clip() for name, avg in self.averages.items() if avg.update_count > 0}
+        """Metric name -> clip id -> mean over the clip's frames (of all processes under DDP)."""
+        per_clip = {}
+        for name, avg in self.averages.items():
+            if avg.update_count > 0:
+                with avg.sync_context():
+                    per_clip[name] = avg.per_clip()
+        return per_clip
 
     def reset(self) -> None:
         for avg in self.averages.values():

@@ -102,7 +102,8 @@ class WarpingLoss(nn.Module):
         levels: the levels of the flows it receives.
         photometric_weight: weight of ``flow/photometric`` (0 skips the term).
         smoothness_weight: weight of ``flow/smoothness`` (0 skips the term).
-        level_weights: per-level weights, same length as ``levels``; default uniform, summing to 1.
+        level_weights: per-level weights of both terms, same length as ``levels``; default uniform, summing
+            to 1.
         penalty: photometric penalty, one of :data:`PENALTIES`.
         smoothness_alpha: edge sensitivity of the smoothness weights.
         occlusion_quantile: per-sample error quantile above which pixels count as occluded (1 disables).

@@ -30,10 +30,11 @@ def ssim(preds: Tensor, target: Tensor) -> Tensor:
     The SSIM map is averaged over the window positions that lie fully inside the image (a 5-pixel border is
     left out), as scikit-image does; torchmetrics' own reduction would also average the reflect-padded border.
     """
-    _, ssim_map = structural_similarity_index_measure(
-        preds.float().clamp(0, 1), target.float(), data_range=1.0, kernel_size=11, sigma=1.5,
-        reduction="none", return_full_image=True,
-    )
+    with torch.autocast(preds.device.type, enabled=False):  # float32 even inside a bf16 eval step
+        _, ssim_map = structural_similarity_index_measure(
+            preds.float().clamp(0, 1), target.float(), data_range=1.0, kernel_size=11, sigma=1.5,
+            reduction="none", return_full_image=True,
+        )
     border = 11 // 2
     return ssim_map[..., border:-border, border:-border].mean(dim=(1, 2, 3))
 

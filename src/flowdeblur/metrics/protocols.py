@@ -1,15 +1,16 @@
 """Evaluation protocols of real video-deblurring benchmarks.
 
-Primary numbers (``psnr``, ``ssim``; BasicSR's convention, :mod:`flowdeblur.metrics.image`): RGB, every frame of
-every sequence, no border crop, float output.
+Primary numbers (``psnr``, ``ssim``; BasicSR's convention, :mod:`flowdeblur.metrics.image`): RGB, every frame
+of every sequence, no border crop, float output.
 
-Beside them, the CDVD-TSP convention (Pan et al. 2020, its public ``inference.py``), logged as ``psnr_cdvd`` and
-``ssim_cdvd``: the first and last :data:`CDVD_EDGE_FRAMES` frames of each sequence are left out (its 5-frame
-windows never centre on them), a :data:`CDVD_BORDER`-pixel border is cropped, and the output is rounded to 8 bits
-(it scores saved uint8 images). Its SSIM equals ours on the cropped image (Gaussian 11x11, sigma 1.5, valid
-window positions, mean over RGB channels). Left-out frames get NaN, which the frame -> sequence -> data-set
-averaging (:class:`~flowdeblur.metrics.aggregate.ClipAverage`) skips. CDVD-TSP's own script pools all frames
-(frame-weighted); here, as for the primary numbers, each sequence counts once. See docs/evaluation.md.
+Beside them, the CDVD-TSP convention (Pan et al. 2020, its public ``inference.py``), logged as ``psnr_cdvd``
+and ``ssim_cdvd``: the first and last :data:`CDVD_EDGE_FRAMES` frames of each sequence are left out (its
+5-frame windows never centre on them), a :data:`CDVD_BORDER`-pixel border is cropped, and the output is
+rounded to 8 bits (it scores saved uint8 images). Its SSIM equals ours on the cropped image (Gaussian 11x11,
+sigma 1.5, valid window positions, mean over RGB channels). Left-out frames get NaN, which the frame ->
+sequence -> data-set averaging (:class:`~flowdeblur.metrics.aggregate.ClipAverage`) skips. CDVD-TSP's own
+script pools all frames (frame-weighted); here, as for the primary numbers, each sequence counts once. See
+docs/evaluation.md.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ def quantize_8bit(images: Tensor) -> Tensor:
     return images.float().clamp(0, 1).mul(255).round().div(255)
 
 
-def cdvd_metrics(restored: Tensor, sharp: Tensor, frame: Tensor, sequence_length: Tensor) -> dict[str, Tensor]:
+def cdvd_metrics(
+    restored: Tensor, sharp: Tensor, frame: Tensor, sequence_length: Tensor
+) -> dict[str, Tensor]:
     """(B, 3, H, W) ×2, frame numbers and sequence lengths (B,) -> ``psnr_cdvd``, ``ssim_cdvd`` (B,).
 
     NaN for frames within :data:`CDVD_EDGE_FRAMES` of either end of their sequence.

@@ -1,4 +1,5 @@
-"""Per-sequence evaluation reports: one row per sequence (clip) and the data-set means, as CSV, JSON and Markdown.
+"""Per-sequence evaluation reports: one row per sequence (clip) and the data-set means, as CSV, JSON and
+Markdown.
 
 Values are the frame -> sequence means of :class:`~flowdeblur.metrics.aggregate.ClipAverage`; the overall
 numbers are the means over sequences (each sequence counts once).
@@ -23,8 +24,10 @@ def metric_names(per_clip: Mapping[str, Mapping[int, float]]) -> list[str]:
     return [n for n in LEADING if n in per_clip] + sorted(n for n in per_clip if n not in LEADING)
 
 
-def sequence_rows(per_clip: Mapping[str, Mapping[int, float]], names: Mapping[int, str]) -> list[dict[str, Any]]:
-    """Metric -> clip -> value and clip -> name -> rows ``{clip, sequence, <metric>: value}`` sorted by clip."""
+def sequence_rows(
+    per_clip: Mapping[str, Mapping[int, float]], names: Mapping[int, str]
+) -> list[dict[str, Any]]:
+    """Metric -> clip -> value and clip -> name -> rows ``{clip, sequence, <metric>: value}``, by clip."""
     clips = sorted({clip for values in per_clip.values() for clip in values})
     return [
         {"clip": clip, "sequence": names.get(clip, str(clip)),
@@ -40,7 +43,8 @@ def rows_csv(rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
     writer.writeheader()
-    writer.writerows({k: ("" if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()} for row in rows)
+    for row in rows:
+        writer.writerow({k: "" if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()})
     return out.getvalue()
 
 

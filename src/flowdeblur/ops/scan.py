@@ -8,29 +8,27 @@ For a direction, with ``t`` the position along the scan and ``h_{-1} = 0``::
 
 Implementations with the same values and gradients:
 - ``reference``: a plain loop over the columns (or rows) of the image, differentiated by autograd.
-- ``fast``: a chunked scan with a hand-written backward. The scan runs along dim -2 of a (..., T, W) tensor so
-  that every step updates whole contiguous rows (horizontal directions work on a transposed copy). The sequence
-  is cut into chunks of ``L ~ sqrt(T)`` positions. Pass 1 loops over the ``L`` positions of all chunks at once
-  and keeps only each chunk's end state; these ``T / L`` end states are combined by the same scan (recursively)
-  with the product of each chunk's gates; pass 2 loops over the ``L`` positions again, starting every chunk from
-  the true state before it, and writes the output. Python loops are therefore ``O(sqrt(T))`` steps long. Only
-  multiplications by gates (``|g| <= 1``) occur, never a division by a running product, so gates at or near
-  ±1 and long rows stay finite. The backward is the same scan in the opposite direction on the incoming
-  gradient.
-- ``compiled``: the fast scan's loops through ``torch.compile`` (the first call per shape compiles).
+- ``fast``: a chunked scan with a hand-written backward. The scan runs along dim -2 of a (..., T, W) tensor
+  so that every step updates whole contiguous rows (horizontal directions work on a transposed copy). The
+  sequence is cut into chunks of ``L ~ sqrt(T)`` positions. Pass 1 loops over the ``L`` positions of all
+  chunks at once and keeps only each chunk's end state; these ``T / L`` end states are combined by the same
+  scan (recursively) with the product of each chunk's gates; pass 2 loops over the ``L`` positions again,
+  starting every chunk from the true state before it, and writes the output. The Python loops are thus
+  ``O(sqrt(T))`` steps long. Only multiplications by gates (``|g| <= 1``) occur, never a division by a running
+  product, so gates at or near ±1 and long rows stay finite. The backward is the same scan in the opposite
+  direction on the incoming gradient.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import torch
 from torch import Tensor
 from torch.autograd.function import FunctionCtx, once_differentiable
 
 DIRECTIONS = ("left_to_right", "right_to_left", "top_to_bottom", "bottom_to_top")
-IMPLS = ("reference", "fast", "compiled")
+IMPLS = ("reference", "fast")
 
 
 def gated_scan(x: Tensor, g: Tensor, direction: str, impl: str = "fast") -> Tensor:
@@ -38,7 +36,7 @@ def gated_scan(x: Tensor, g: Tensor, direction: str, impl: str = "fast") -> Tens
     _check(x, g, (direction,), impl)
     if impl == "reference":
         return gated_scan_reference(x, g, direction)
-    return _GatedScan.apply(x, g, (direction,), impl == "compiled")
+    return _GatedScan.apply(x, g, (direction,))
 
 
 def gated_scan_4(x: Tensor, gates: Tensor, impl: str = "fast") -> Tensor:
@@ -52,7 +50,7 @@ def gated_scan_4(x: Tensor, gates: Tensor, impl: str = "fast") -> Tensor:
     if impl == "reference":
         blocks = gates.split(x.shape[1], dim=1)
         return torch.cat([gated_scan_reference(x, g, d) for g, d in zip(blocks, DIRECTIONS, strict=True)], 1)
-    return _GatedScan.apply(x, gates, DIRECTIONS, impl == "compiled")
+    return _GatedScan.apply(x, gates, DIRECTIONS)
 
 
 def gated_scan_reference(x: Tensor, g: Tensor, direction: str) -> Tensor:
@@ -99,30 +97,26 @@ class _GatedScan(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(
-        ctx: FunctionCtx, x: Tensor, gates: Tensor, directions: tuple[str, ...], compiled: bool
-    ) -> Tensor:
-        scan = _compiled_scan() if compiled else scan_rows_
+    def forward(ctx: FunctionCtx, x: Tensor, gates: Tensor, directions: tuple[str, ...]) -> Tensor:
         out = torch.empty(gates.shape, dtype=x.dtype, device=x.device)
-        x_t = a_t = h_t = None
+        x_t = a_t = None
         for g, h, direction in zip(_blocks(gates, x), _blocks(out, x), directions, strict=True):
             if _scan_dim(direction) == -2:
-                scan(h, _rows(g), _is_reverse(direction), x)
+                scan_rows_(h, _rows(g), _is_reverse(direction), x)
                 continue
             if x_t is None:
                 x_t = x.transpose(-1, -2).contiguous()
-                a_t, h_t = torch.empty_like(x_t), torch.empty_like(x_t)
+                a_t = torch.empty_like(x_t)
             a_t.copy_(g.transpose(-1, -2))
-            scan(h_t, a_t, _is_reverse(direction), x_t)
-            h.copy_(h_t.transpose(-1, -2))
+            scan_rows_(a_t, a_t, _is_reverse(direction), x_t)  # the states replace the gates
+            h.copy_(a_t.transpose(-1, -2))
         ctx.save_for_backward(x, gates, out)
         ctx.directions = directions
-        ctx.scan = scan
         return out
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: FunctionCtx, grad_out: Tensor) -> tuple[Tensor, Tensor, None, None]:
+    def backward(ctx: FunctionCtx, grad_out: Tensor) -> tuple[Tensor, Tensor, None]:
         x, gates, out = ctx.saved_tensors
         grad_x = torch.zeros_like(x)
         grad_gates = torch.empty_like(gates)
@@ -134,16 +128,16 @@ class _GatedScan(torch.autograd.Function):
             # run on rows (transposed for horizontal directions)
             if dim == -2:
                 u = grad_h.clone(memory_format=torch.contiguous_format)
-                _adjoint_scan_(ctx.scan, u, _rows(g), reverse)
+                _adjoint_scan_(u, _rows(g), reverse)
             else:
                 u_t = grad_h.transpose(-1, -2).contiguous()
-                _adjoint_scan_(ctx.scan, u_t, g.transpose(-1, -2).contiguous(), reverse)
+                _adjoint_scan_(u_t, g.transpose(-1, -2).contiguous(), reverse)
                 u = u_t.transpose(-1, -2)
             grad_x.add_(u).addcmul_(u, g, value=-1.0)
             # dL/dg_t = u_t * (h_prev - x_t)
             _state_minus_input(h, x, dim, reverse, out=grad_g)
             grad_g.mul_(u)
-        return grad_x, grad_gates, None, None
+        return grad_x, grad_gates, None
 
 
 def _blocks(t: Tensor, x: Tensor) -> tuple[Tensor, ...]:
@@ -164,15 +158,15 @@ def _state_minus_input(h: Tensor, x: Tensor, dim: int, reverse: bool, out: Tenso
     torch.neg(x.select(dim, first), out=out.select(dim, first))
 
 
-def _adjoint_scan_(scan: Callable[..., Tensor], u: Tensor, a: Tensor, reverse: bool) -> None:
+def _adjoint_scan_(u: Tensor, a: Tensor, reverse: bool) -> None:
     """In place on u (..., T, W): the backward recurrence of a scan along dim -2 with gates a."""
     if u.shape[-2] < 2:
         return
     # the link into position t comes from the position after it in scan order and carries that one's gate
     if reverse:
-        scan(u[..., 1:, :], a[..., :-1, :], False, None, u[..., 0, :])
+        scan_rows_(u[..., 1:, :], a[..., :-1, :], False, None, u[..., 0, :])
     else:
-        scan(u[..., :-1, :], a[..., 1:, :], True, None, u[..., -1, :])
+        scan_rows_(u[..., :-1, :], a[..., 1:, :], True, None, u[..., -1, :])
 
 
 def chunk_length(length: int) -> int:
@@ -186,9 +180,10 @@ def scan_rows_(
     """In place on h (..., T, W): ``h_t = a_t * h_prev + s_t`` along dim -2, in scan order; returns h.
 
     ``s = h`` (a plain linear scan of h's contents) or, when ``x`` (..., T, W) is given, ``s = (1 - a) * x``
-    (the gated scan; h's contents are then ignored). ``a`` (..., T, W) holds the gate of the link arriving at
-    each position; ``init`` (..., W) is the state before the first position in scan order (zero if None).
-    Forward order is increasing t; ``reverse`` scans from the last row to the first.
+    (the gated scan; h's contents are then ignored and h may be ``a`` itself, overwritten by the states).
+    ``a`` (..., T, W) holds the gate of the link arriving at each position; ``init`` (..., W) is the state
+    before the first position in scan order (zero if None). Forward order is increasing t; ``reverse`` scans
+    from the last row to the first.
     """
     out, length = h, h.shape[-2]
     chunk = chunk_length(length)
@@ -209,19 +204,29 @@ def scan_rows_(
 
 
 def _loop_(h: Tensor, a: Tensor, reverse: bool, x: Tensor | None, init: Tensor | None) -> None:
-    """The recurrence in place along dim -2 of (..., T, W), one step per row (T is short here)."""
+    """The recurrence in place along dim -2 of (..., T, W), one step per row (T is short here).
+
+    Gated form: each row is written once, ``h_t = x_t + a_t * (h_prev - x_t)``, after its gates are read, so
+    ``h`` may be ``a`` itself.
+    """
     length = h.shape[-2]
-    prev = init
+    prev, diff = init, None
     for t in range(length - 1, -1, -1) if reverse else range(length):
         h_t, a_t = h[..., t, :], a[..., t, :]
-        if x is not None:
+        if x is None:
+            if prev is not None:
+                h_t.addcmul_(a_t, prev)
+        elif prev is None:
             torch.addcmul(x[..., t, :], a_t, x[..., t, :], value=-1.0, out=h_t)
-        if prev is not None:
-            h_t.addcmul_(a_t, prev)
+        else:
+            diff = torch.sub(prev, x[..., t, :], out=diff)
+            torch.addcmul(x[..., t, :], a_t, diff, out=h_t)
         prev = h_t
 
 
-def _chunked_(h: Tensor, a: Tensor, chunk: int, reverse: bool, x: Tensor | None, init: Tensor | None) -> None:
+def _chunked_(
+    h: Tensor, a: Tensor, chunk: int, reverse: bool, x: Tensor | None, init: Tensor | None
+) -> None:
     """The recurrence in place on (..., n * chunk, W), with loops over the rows of one chunk only."""
     *lead, length, width = h.shape
     shape = (*lead, length // chunk, chunk, width)
@@ -229,32 +234,22 @@ def _chunked_(h: Tensor, a: Tensor, chunk: int, reverse: bool, x: Tensor | None,
     x_c = None if x is None else x.view(shape)
     # pass 1: the end state of every chunk started from zero, (..., n, W)
     ends = h.new_zeros(shape[:-2] + (width,))
+    diff = torch.empty_like(ends)
     for t in range(chunk - 1, -1, -1) if reverse else range(chunk):
         a_t = a_c[..., t, :]
         if x_c is None:
-            ends.mul_(a_t).add_(h_c[..., t, :])
+            torch.addcmul(h_c[..., t, :], a_t, ends, out=ends)
         else:
-            x_t = x_c[..., t, :]
-            ends.sub_(x_t).mul_(a_t).add_(x_t)  # a * e + (1 - a) * x
+            x_row = x_c[..., t, :]
+            torch.addcmul(x_row, a_t, torch.sub(ends, x_row, out=diff), out=ends)  # x + a * (e - x)
     # true end states: a plain scan over the chunks, each linked to the previous one by its gate product
     scan_rows_(ends, a_c.prod(dim=-2), reverse, None, init)
     # pass 2: every chunk again, from the end state of the chunk before it in scan order
     starts = torch.zeros_like(ends)
-    outer = -1 if reverse else 0
     if reverse:
         starts[..., :-1, :] = ends[..., 1:, :]
     else:
         starts[..., 1:, :] = ends[..., :-1, :]
     if init is not None:
-        starts[..., outer, :] = init
+        starts[..., -1 if reverse else 0, :] = init
     _loop_(h_c, a_c, reverse, x_c, starts)
-
-
-_COMPILED: dict[str, Callable[..., Tensor]] = {}
-
-
-def _compiled_scan() -> Callable[..., Tensor]:
-    """``scan_rows_`` through ``torch.compile`` (built on first use)."""
-    if "scan" not in _COMPILED:
-        _COMPILED["scan"] = torch.compile(scan_rows_, dynamic=False)
-    return _COMPILED["scan"]

@@ -1,12 +1,12 @@
 """Tiled forward of a frame-window network: peak memory set by the tile size, not by the frame size.
 
-The frame is covered by tiles of ``tile`` pixels whose neighbours overlap by at least ``overlap`` pixels (the last
-tile of a row/column is moved back to end at the border, so all tiles share one size). Each tile's output is
-weighted by a separable ramp on every side shared with another tile (1 elsewhere, border sides included): 0 over
-the outer quarter of the overlap, a cosine rise over its middle half, 1 beyond; the weighted outputs are
+The frame is covered by tiles of ``tile`` pixels whose neighbours overlap by at least ``overlap`` pixels (the
+last tile of a row/column is moved back to end at the border, so all tiles share one size). Each tile's output
+is weighted by a separable ramp on every side shared with another tile (1 elsewhere, border sides included): 0
+over the outer quarter of the overlap, a cosine rise over its middle half, 1 beyond; the weighted outputs are
 normalised by the summed weights. Seams blend smoothly, the pixels nearest a tile's cut edge (where its
-receptive field is cut off) are never used, and a network whose receptive field reaches at most ``overlap / 4``
-pixels gives exactly its untiled output. Choose tiles that are multiples of the network's stride to avoid
+receptive field is cut off) are never used, and a network whose receptive field reaches at most ``overlap /
+4`` pixels gives exactly its untiled output. Choose tiles that are multiples of the network's stride to avoid
 padding each tile.
 """
 
@@ -20,14 +20,14 @@ from torch import Tensor
 
 
 def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
-    """Start offsets of tiles of length ``tile`` covering ``[0, size)`` with overlaps of at least ``overlap``."""
+    """Start offsets of ``tile``-long tiles covering ``[0, size)``, overlapping by at least ``overlap``."""
     if size <= tile:
         return [0]
     return [*range(0, size - tile, tile - overlap), size - tile]
 
 
 def blend_weights(starts: list[int], tile: int, overlap: int, size: int) -> list[Tensor]:
-    """Per tile, (min(tile, size),) weights with a ramp (module docstring) on sides shared with a neighbour."""
+    """Per tile, (min(tile, size),) weights: a ramp (module docstring) on sides shared with a neighbour."""
     length = min(tile, size)
     i = torch.arange(overlap, dtype=torch.float64)
     rise = ((i + 0.5 - overlap / 4) / (overlap / 2)).clamp(0, 1) if overlap > 0 else i
@@ -59,7 +59,8 @@ def tiled_forward(
         return fn(frames)
     th, tw = (tile, tile) if isinstance(tile, int) else (int(tile[0]), int(tile[1]))
     if not 0 <= 2 * overlap <= min(th, tw):
-        raise ValueError(f"tile overlap: expected 0 <= overlap <= half the tile size {min(th, tw)}, got {overlap}")
+        raise ValueError(f"tile overlap: expected 0 <= overlap <= half the tile size {min(th, tw)}, "
+                         f"got {overlap}")
     if h <= th and w <= tw:
         return fn(frames)
     ys, xs = tile_starts(h, th, overlap), tile_starts(w, tw, overlap)

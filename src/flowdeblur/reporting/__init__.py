@@ -1,1 +1,1 @@
-"""Reports over the jobs of a sweep: collect metrics.json files, aggregate over seeds, compare to a baseline."""
+"""Reports over the jobs of a sweep: collect metrics.json, aggregate over seeds, compare with a baseline."""

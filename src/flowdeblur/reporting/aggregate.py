@@ -1,10 +1,11 @@
-"""Aggregate the jobs of a sweep: one row per variant (every swept option except the seed), mean ± std over seeds,
-and a paired comparison of each variant with a baseline.
+"""Aggregate the jobs of a sweep: one row per variant (every swept option except the seed), mean ± std over
+seeds, and a paired comparison of each variant with a baseline.
 
-A *variant* is a combination of values of the swept options (options whose value differs between jobs), the seed
-excluded. Its statistics use completed jobs only; failed, running and pending jobs are counted.
-The paired comparison matches a variant's jobs with its baseline's by seed, and reports the mean difference with a
-95% Student-t interval over the seeds (``mean ± t(0.975, n-1) · sd / sqrt(n)``; undefined for a single seed).
+A *variant* is a combination of values of the swept options (options whose value differs between jobs), the
+seed excluded. Its statistics use completed jobs only; failed, running and pending jobs are counted.
+The paired comparison matches a variant's jobs with its baseline's by seed, and reports the mean difference
+with a 95% Student-t interval over the seeds (``mean ± t(0.975, n-1) · sd / sqrt(n)``; undefined for one
+seed).
 """
 
 from __future__ import annotations
@@ -85,8 +86,8 @@ class Comparison:
 class Report:
     """Everything the writers need: the stage reported, the swept options, variants and comparisons.
 
-    baseline: the option values substituted into a variant to find its baseline (all swept options: one baseline
-    for every variant; a subset: a baseline per combination of the other options).
+    baseline: the option values substituted into a variant to find its baseline (all swept options: one
+    baseline for every variant; a subset: a baseline per combination of the other options).
     """
 
     sweep_dir: Path
@@ -117,8 +118,8 @@ def label(options: Options) -> str:
 
 
 def swept_options(jobs: Sequence[Job], seed_key: str) -> list[str]:
-    """Options whose value differs between jobs (a job without the option counts as its own value), in first-seen
-    order, the seed excluded."""
+    """Options whose value differs between jobs (a job without the option counts as its own value), in
+    first-seen order, the seed excluded."""
     seen: list[str] = []
     for job in jobs:
         seen.extend(k for k in job.overrides if k not in seen and k != seed_key)
@@ -159,8 +160,10 @@ def parse_baseline(spec: str | None, options: list[str]) -> dict[str, str]:
     return parsed
 
 
-def compare(variants: list[Variant], spec: dict[str, str], metrics: list[str], seed_key: str) -> list[Comparison]:
-    """Each variant against its baseline: the variant with the ``spec`` values substituted (itself excluded)."""
+def compare(variants: list[Variant], spec: dict[str, str], metrics: list[str], seed_key: str
+            ) -> list[Comparison]:
+    """Each variant against its baseline: the variant with the ``spec`` values substituted (itself excluded;
+    pairs need a seed completed in both)."""
     by_options = {v.options: v for v in variants}
     comparisons = []
     for variant in variants:
@@ -171,9 +174,10 @@ def compare(variants: list[Variant], spec: dict[str, str], metrics: list[str], s
         for metric in metrics:
             ours = seed_values(variant.jobs, metric, seed_key)
             theirs = seed_values(baseline.jobs, metric, seed_key)
-            seeds = tuple(sorted(set(ours) & set(theirs), key=str))
-            comparisons.append(Comparison(variant.options, base_options, metric, seeds,
-                                          tuple(ours[s] - theirs[s] for s in seeds)))
+            seeds = tuple(sorted(set(ours) & set(theirs), key=lambda s: (len(s), s)))
+            if seeds:
+                comparisons.append(Comparison(variant.options, base_options, metric, seeds,
+                                              tuple(ours[s] - theirs[s] for s in seeds)))
     return comparisons
 
 
@@ -197,4 +201,5 @@ def build_report(sweep_dir: str | Path, baseline: str | None = None, stage: str 
             variant.stats[name] = Stat(tuple(seed_values(variant.jobs, name, seed_key).values()))
     spec = parse_baseline(baseline, options) or dict(next(iter(variants)))
     rows = list(variants.values())
-    return Report(Path(sweep_dir), stage, seed_key, options, metrics, rows, spec, compare(rows, spec, metrics, seed_key))
+    comparisons = compare(rows, spec, metrics, seed_key)
+    return Report(Path(sweep_dir), stage, seed_key, options, metrics, rows, spec, comparisons)

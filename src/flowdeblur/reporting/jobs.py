@@ -11,8 +11,9 @@ from typing import Any
 from omegaconf import OmegaConf
 
 EXPECTED = (
-    "a Hydra multirun directory (written by `python -m flowdeblur.train -m ...`, e.g. multirun/<date>/<time>) "
-    "whose job dirs hold .hydra/overrides.yaml and, once a job ends, metrics.json"
+    "a Hydra multirun directory (written by `python -m flowdeblur.train -m ...`, e.g. "
+    "multirun/<date>/<time>) whose job dirs <n>/ hold .hydra/overrides.yaml and, once a job ends, "
+    "metrics.json"
 )
 
 
@@ -24,7 +25,7 @@ class ReportInputError(ValueError):
 class Job:
     """One job of a sweep.
 
-    status: ``completed``, ``failed``, ``running`` (metrics.json says so) or ``pending`` (no metrics.json yet).
+    status: ``completed``, ``failed``, ``running`` (as metrics.json says) or ``pending`` (no metrics.json).
     overrides: option -> value of the job's overrides, ``+``/``++`` prefixes dropped.
     """
 
@@ -52,6 +53,12 @@ def _natural_key(path: Path) -> list[Any]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(path))]
 
 
+def is_sweep_job(job_dir: Path) -> bool:
+    """True for the dir of a job launched by a multirun (not a single run's output dir)."""
+    hydra_file = job_dir / ".hydra" / "hydra.yaml"
+    return not hydra_file.is_file() or OmegaConf.load(hydra_file).hydra.get("mode") != "RUN"
+
+
 def read_job(job_dir: Path) -> Job:
     """The job in ``job_dir`` (a dir holding ``.hydra/overrides.yaml``)."""
     overrides = parse_overrides(list(OmegaConf.load(job_dir / ".hydra" / "overrides.yaml")))
@@ -60,21 +67,19 @@ def read_job(job_dir: Path) -> Job:
         return Job(job_dir, overrides, "pending")
     try:
         metrics = json.loads(metrics_file.read_text())
-    except json.JSONDecodeError:
-        return Job(job_dir, overrides, "running")
+    except json.JSONDecodeError as err:
+        return Job(job_dir, overrides, "failed", {"error": f"unreadable metrics.json: {err}"})
     return Job(job_dir, overrides, str(metrics.get("status", "completed")), metrics)
 
 
 def load_jobs(sweep_dir: str | Path) -> list[Job]:
-    """Every job dir one or two levels below ``sweep_dir`` (``<n>/`` or ``<subdir>/<n>/``), in job order.
-
-    Raises :class:`ReportInputError` if there are none.
-    """
+    """Every job dir directly below ``sweep_dir`` (Hydra's default ``hydra.sweep.subdir``, the job number), in
+    job order; raises :class:`ReportInputError` if there are none."""
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise ReportInputError(f"'{sweep_dir}' is not a directory; expected {EXPECTED}")
-    found = (*sweep_dir.glob("*/.hydra/overrides.yaml"), *sweep_dir.glob("*/*/.hydra/overrides.yaml"))
-    job_dirs = sorted((p.parent.parent for p in found), key=_natural_key)
+    found = sweep_dir.glob("*/.hydra/overrides.yaml")
+    job_dirs = sorted((p.parent.parent for p in found if is_sweep_job(p.parent.parent)), key=_natural_key)
     if not job_dirs:
         raise ReportInputError(f"'{sweep_dir}' holds no jobs; expected {EXPECTED}")
     return [read_job(d) for d in job_dirs]

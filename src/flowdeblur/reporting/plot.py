@@ -17,7 +17,7 @@ def report_figure(report: Report, metric: str | None = None) -> Figure:
     metric = metric or f"{report.stage}/psnr"
     variants = report.variants
     names = [label(v.options) for v in variants]
-    fig = Figure(figsize=(max(6.0, 1.2 * len(variants) + 3.0), 4.0), layout="constrained")
+    fig = Figure(figsize=(max(9.0, 1.2 * len(variants) + 6.0), 4.5), layout="constrained")
     left, right = fig.subplots(1, 2, width_ratios=(3, 2))
     for x, variant in enumerate(variants):
         stat = variant.stats.get(metric)
@@ -40,6 +40,7 @@ def report_figure(report: Report, metric: str | None = None) -> Figure:
         right.errorbar(c.mean, y, xerr=err, fmt="o", color="#b04030", capsize=4)
     right.axvline(0.0, color="grey", linewidth=1)
     right.set_yticks(range(len(comparisons)), [label(c.variant) for c in comparisons])
+    right.set_ylim(len(comparisons) - 0.5, -0.5)
     right.set_xlabel(f"Δ {display_name(metric)} vs {label(tuple(report.baseline.items()))}")
     right.set_title("paired by seed, 95% CI")
     return fig
@@ -47,5 +48,5 @@ def report_figure(report: Report, metric: str | None = None) -> Figure:
 
 def save_report_figure(report: Report, path: str | Path) -> Path:
     """Render :func:`report_figure` to a PNG file (Agg, no display needed)."""
-    report_figure(report).savefig(path, dpi=110)
+    report_figure(report).savefig(path, dpi=110, bbox_inches="tight")
     return Path(path)

@@ -53,7 +53,7 @@ def variant_table(report: Report) -> tuple[list[str], list[list[str]]]:
 
 
 def comparison_table(report: Report) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the paired comparison: variant, baseline, metric, pairs, mean difference, interval."""
+    """Header and rows of the paired comparison: variant, baseline, metric, pairs, mean difference, CI."""
     header = ["variant", "baseline", "metric", "seeds", "mean Δ", "95% CI"]
     rows = []
     for c in report.comparisons:
@@ -89,8 +89,9 @@ def to_markdown(report: Report) -> str:
              *_markdown_table(*comparison_table(report))]
     if report.failed_jobs:
         lines += ["", "## Failed jobs", ""]
-        lines += [f"- `{job.path.name}` ({' '.join(f'{k}={v}' for k, v in job.overrides.items())}): {job.error}"
-                  for job in report.failed_jobs]
+        for job in report.failed_jobs:
+            overrides = " ".join(f"{k}={v}" for k, v in job.overrides.items())
+            lines.append(f"- `{job.path.name}` ({overrides}): {job.error}")
     return "\n".join(lines) + "\n"
 
 

@@ -1,4 +1,4 @@
-"""The status of a job in its ``metrics.json``: ``running`` while it trains, ``completed`` or ``failed`` at the end.
+"""A job's status in its ``metrics.json``: ``running`` while it trains, then ``completed`` or ``failed``.
 
 In a multirun (sweeps, Optuna) a failing job is recorded and the sweep goes on; in a single run the error is
 recorded and re-raised.
@@ -55,8 +55,8 @@ def record_failure(out_dir: Path, error: BaseException, elapsed_s: float) -> Non
 def run_job(job: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> dict[str, Any]:
     """Run ``job(cfg)``; on an error record it in ``<paths.output_dir>/metrics.json``.
 
-    Returns the job's results, or ``{"status": "failed", "error": ...}`` for an ``Exception`` inside a multirun;
-    re-raises in a single run and for interruptions (``KeyboardInterrupt``).
+    Returns the job's results, or ``{"status": "failed", "error": ...}`` for an ``Exception`` inside a
+    multirun; re-raises in a single run and for interruptions (``KeyboardInterrupt``).
     """
     out_dir = Path(cfg.paths.output_dir)
     start = time.perf_counter()

@@ -1,9 +1,10 @@
 """Read back an offline W&B run (``<dir>/wandb/offline-run-*/run-*.wandb``) without a W&B server.
 
-The ``.wandb`` file is a LevelDB-style log (7-byte file header ``:W&B`` + magic + version, then 32 KiB blocks of
-records ``crc32 (4) | length (2) | type (1) | data``; a record split across blocks is FIRST, MIDDLE..., LAST)
-whose payloads are ``wandb.proto.wandb_internal_pb2.Record`` messages. History, summary and config records
-carry JSON values keyed by ``key`` or by a ``nested_key`` path.
+The ``.wandb`` file is a LevelDB-style log (7-byte file header ``:W&B`` + magic + version, then 32 KiB blocks
+of records ``crc32 (4) | length (2) | type (1) | data``; a record split across blocks is FIRST, MIDDLE...,
+LAST) whose payloads are ``wandb.proto.wandb_internal_pb2.Record`` messages. History, summary and config
+records carry JSON values keyed by ``key`` or by a ``nested_key`` path. wandb itself ships no reader for these
+files (its former ``wandb.sdk.internal.datastore`` is gone), hence this one.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ def find_run_file(path: str | Path) -> Path:
     candidates = sorted(path.glob("run-*.wandb")) or sorted(path.glob("wandb/*run-*/run-*.wandb"))
     if not candidates:
         raise OfflineRunError(
-            f"'{path}': expected a W&B run file (run-*.wandb), its run dir (offline-run-*) or a training run dir "
-            "holding wandb/offline-run-*/run-*.wandb; found none"
+            f"'{path}': expected a W&B run file (run-*.wandb), its run dir (offline-run-*) or a training run "
+            "dir holding wandb/offline-run-*/run-*.wandb; found none"
         )
     return max(candidates, key=lambda p: p.parent.name)
 
@@ -95,7 +96,10 @@ def _remove(target: dict[str, Any], item: Any) -> None:
     node.pop(keys[-1], None)
 
 
-def load_offline_run(run_dir: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any], list[Path]]:
+OfflineRun = tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any], list[Path]]
+
+
+def load_offline_run(run_dir: str | Path) -> OfflineRun:
     """``(history, summary, config, files)`` of an offline run.
 
     history: one dict per ``wandb.log`` step (``_step``, logged keys; images as their ``image-file`` dicts).
@@ -135,10 +139,11 @@ def load_offline_run(run_dir: str | Path) -> tuple[list[dict[str, Any]], dict[st
 
 
 def load_offline_run_info(run_dir: str | Path) -> dict[str, Any]:
-    """Identity of an offline run from its ``run`` record: ``id``, ``project``, ``name``, ``group``, ``tags``."""
+    """Identity of an offline run from its ``run`` record: ``id``, ``project``, ``name``, ``group``,
+    ``tags``."""
     for record in read_records(find_run_file(run_dir)):
         if record.WhichOneof("record_type") == "run":
             run = record.run
-            return {"id": run.run_id, "project": run.project, "name": run.display_name, "group": run.run_group,
-                    "tags": list(run.tags)}
+            return {"id": run.run_id, "project": run.project, "name": run.display_name,
+                    "group": run.run_group, "tags": list(run.tags)}
     raise OfflineRunError(f"'{run_dir}': the W&B run file has no run record")

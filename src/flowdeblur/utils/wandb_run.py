@@ -1,8 +1,9 @@
 """W&B run identity inside sweeps, and the final summary of a run.
 
 In a multirun every job's W&B run gets the same group, ``<sweep name>-<sweep dir>`` (the sweep name is the
-``sweep`` or ``hparams_search`` option, else ``multirun``), tags ``[<sweep name>, *<job overrides>]`` and, unless
-one is configured, the name ``<job num>: <overrides>``. Filter a sweep in the W&B UI by group; group by a tag.
+``sweep`` or ``hparams_search`` option, else ``multirun``), tags ``[<sweep name>, *<job overrides>]`` and,
+unless one is configured, the name ``<job num>: <overrides>``. Filter a sweep in the W&B UI by group; group by
+a tag.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def sweep_identity() -> dict[str, Any] | None:
 
 
 def apply_sweep_identity(cfg: DictConfig) -> None:
-    """Fill group, tags and name of every configured ``WandbLogger`` from :func:`sweep_identity` (in place)."""
+    """Fill group, tags and name of every configured ``WandbLogger`` from :func:`sweep_identity`, in place."""
     identity = sweep_identity()
     if identity is None:
         return

@@ -20,7 +20,7 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm")
 
 
 class VideoReader:
-    """A video file's first video stream. ``fps``: its average frame rate; ``count``: frames, if the file says."""
+    """A video file's first video stream; ``fps``: its average frame rate; ``count``: frames, if known."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -34,7 +34,7 @@ class VideoReader:
             self.first = next(self.decoded)
         except StopIteration:
             self.close()
-            raise FrameError(f"{path}: the video has no frames; expected a video with at least one frame") from None
+            raise FrameError(f"{path}: the video has no frames; expected at least one frame") from None
         except (av.FFmpegError, IndexError, OSError) as err:
             self.close()
             raise FrameError(
@@ -48,7 +48,7 @@ class VideoReader:
             for frame in self.decoded:
                 yield _to_tensor(frame.to_ndarray(format="rgb24"))
         except av.FFmpegError as err:
-            raise FrameError(f"{self.path}: decoding failed after the first frames (corrupt video?): {err}") from err
+            raise FrameError(f"{self.path}: decoding failed (corrupt or truncated video?): {err}") from err
 
     def close(self) -> None:
         if hasattr(self, "container"):
@@ -62,7 +62,7 @@ class FolderReader:
         self.path = path
         self.files = list_images(path)
         if not self.files:
-            raise FrameError(f"{path}: no frames; expected image files (png, jpg, ...) directly in this folder")
+            raise FrameError(f"{path}: no frames; expected image files (png, jpg, ...) directly inside")
         self.first = read_image(self.files[0])
         self.size = tuple(self.first.shape[-2:])
         self.names = [f.stem for f in self.files]
@@ -74,7 +74,7 @@ class FolderReader:
         for file in self.files[1:]:
             frame = read_image(file)
             if tuple(frame.shape[-2:]) != self.size:
-                raise FrameError(f"{file}: is {tuple(frame.shape[-2:])}, expected the first frame's size {self.size}")
+                raise FrameError(f"{file}: is {tuple(frame.shape[-2:])}; expected {self.size} as frame 0")
             yield frame
 
     def close(self) -> None:

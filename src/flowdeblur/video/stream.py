@@ -19,7 +19,7 @@ _UNKNOWN_LENGTH = 2**62
 def sliding_windows(
     frames: Iterable[Tensor], num_frames: int, target: int, edge: str = "reflect"
 ) -> Iterator[tuple[int, Tensor]]:
-    """Frames (3, H, W) one by one -> (frame number, window (T, 3, H, W) whose slot ``target`` is that frame)."""
+    """Frames (3, H, W) one by one -> (frame number, window (T, 3, H, W) holding it in slot ``target``)."""
     source = iter(frames)
     buffer: dict[int, Tensor] = {}
     read, length = 0, None

@@ -1,8 +1,8 @@
 """Frame sinks that never leave a half-written output: a video file (PyAV) or a folder of PNG frames.
 
 A sink writes into a temporary file/folder beside the output and renames it into place on :meth:`commit`;
-:meth:`abort` deletes it. :func:`check_output` refuses outputs that would overwrite the input (compared by real
-path, so symlinks count) or, unless asked, an existing output.
+:meth:`abort` deletes it. :func:`check_output` refuses outputs that would overwrite the input (compared by
+real path, so symlinks count) or, unless asked, an existing output.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def output_kind(path: Path) -> str:
 
 
 def check_output(source: Path, output: Path, overwrite: bool) -> str:
-    """Refuse ``output`` if it is (or contains) ``source`` or exists without ``overwrite``; returns its kind."""
+    """Refuse an ``output`` that is or contains ``source``, or exists without ``overwrite``; its kind."""
     kind = output_kind(output)
     src, out = source.resolve(), output.resolve()
     if src == out:
@@ -58,7 +58,9 @@ class VideoWriter:
     4:2:0 chroma for even frame sizes, 4:4:4 for odd ones (4:2:0 needs even sizes); ``libx264rgb`` stores RGB.
     """
 
-    def __init__(self, path: Path, fps: Fraction, size: tuple[int, int], codec: str = "libx264", crf: int = 18):
+    def __init__(
+        self, path: Path, fps: Fraction, size: tuple[int, int], codec: str = "libx264", crf: int = 18
+    ) -> None:
         self.path = path
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
         os.close(fd)

@@ -6,7 +6,8 @@ sweeper already creates its study with ``load_if_exists=True``; this subclass ad
 - the directory of an sqlite storage is created before Optuna opens it (the default storage lives in the sweep
   dir, which Hydra creates only when the first job starts);
 - job numbers continue after the trials already in the study, so job dir ``<sweep dir>/<n>`` holds trial ``n``
-  and a resumed sweep never overwrites the jobs of an earlier one.
+  and a resumed sweep never overwrites the jobs of an earlier one;
+- a resumed sampler is reseeded: a seeded sampler would otherwise propose the first trials' parameters again.
 """
 
 from __future__ import annotations
@@ -39,10 +40,12 @@ def count_trials(storage: Any, study_name: str | None) -> int:
 
 
 class ResumableOptunaSweeper(OptunaSweeper):
-    """:class:`OptunaSweeper` whose sqlite directory is created up front and whose job numbers are trial numbers."""
+    """:class:`OptunaSweeper` creating its sqlite directory up front, with job numbers = trial numbers."""
 
     def sweep(self, arguments: list[str]) -> None:
         impl = self.sweeper
         prepare_sqlite_dir(impl.storage)
         impl.job_idx = count_trials(impl.storage, impl.study_name)
+        if impl.job_idx:
+            impl.sampler.reseed_rng()
         return super().sweep(arguments)

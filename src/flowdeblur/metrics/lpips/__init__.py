@@ -1,7 +1,8 @@
 """LPIPS v0.1 (AlexNet, VGG16) in plain torch with the official weights, without torchvision.
 
-Values equal the official ``lpips.LPIPS(net=..., version="0.1")(x, y, normalize=True)``: inputs are (B, 3, H, W)
-in [0, 1], scaled to [-1, 1] internally; no resizing; one value per image pair, lower is more similar.
+Values equal the official ``lpips.LPIPS(net=..., version="0.1")(x, y, normalize=True)``: inputs are
+(B, 3, H, W) in [0, 1], scaled to [-1, 1] internally; no resizing; one value per image pair, lower is more
+similar.
 
 - ``lpips(preds, target, net="alex") -> (B,)``; the package itself is callable the same way, so
   ``from flowdeblur.metrics import lpips; lpips(x, y)`` works.
@@ -12,7 +13,8 @@ in [0, 1], scaled to [-1, 1] internally; no resizing; one value per image pair, 
 
 Weights: official linear heads from torchmetrics; torchvision's backbone weights from an explicit path,
 ``$FLOWDEBLUR_LPIPS_WEIGHTS``, torch hub's cache, or ``$FLOWDEBLUR_CACHE/lpips`` (default
-``~/.cache/flowdeblur/lpips``) filled by ``python -m flowdeblur.metrics.lpips.fetch`` — details in :mod:`.weights`.
+``~/.cache/flowdeblur/lpips``) filled by ``python -m flowdeblur.metrics.lpips.fetch``; details in
+:mod:`.weights`.
 """
 
 from __future__ import annotations

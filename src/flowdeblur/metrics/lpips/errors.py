@@ -8,4 +8,4 @@ class LPIPSUnavailableError(RuntimeError):
 
 
 class LPIPSWeightsError(ValueError):
-    """A weight file exists but is unusable (unreadable, wrong keys or shapes, checksum mismatch); names the file."""
+    """A weight file is unusable (unreadable, wrong keys or shapes, bad checksum); the message names it."""

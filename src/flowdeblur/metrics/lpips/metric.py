@@ -12,7 +12,7 @@ from flowdeblur.metrics.lpips.pretrained import exclude_from_state_dict, load_pr
 
 
 class LPIPSMetric(Metric):
-    """Mean LPIPS over every image pair passed to ``update`` (``sum`` / ``count``, both reduced by sum under DDP).
+    """Mean LPIPS over every image pair passed to ``update`` (``sum`` / ``count``, summed across processes).
 
     ``update(preds, target)`` takes (B, 3, H, W) tensors in [0, 1]; ``compute()`` returns a scalar (lower is
     more similar). The pretrained network is a frozen constant kept out of ``state_dict()``.

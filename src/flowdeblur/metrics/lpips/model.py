@@ -1,9 +1,9 @@
 """The LPIPS v0.1 network (Zhang et al., CVPR 2018), computed exactly as the official ``lpips.LPIPS``.
 
-For inputs ``x, y`` in [0, 1] (the official ``normalize=True``): scale to [-1, 1] (``2x - 1``), apply the scaling
-layer ``(x - shift) / scale``, take the five backbone feature maps, normalise each over channels
-(``f / (||f||_2 + 1e-10)``), square the difference, weight channels with the learned 1×1 linear head, average over
-space and sum over the five layers. No resizing, no dropout (eval mode), always float32 with autocast off.
+For inputs ``x, y`` in [0, 1] (the official ``normalize=True``): scale to [-1, 1] (``2x - 1``), apply the
+scaling layer ``(x - shift) / scale``, take the five backbone feature maps, normalise each over channels
+(``f / (||f||_2 + 1e-10)``), square the difference, weight channels with the learned 1×1 linear head, average
+over space and sum over the five layers. No resizing, no dropout (eval mode), always float32, autocast off.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ class LPIPSNet(nn.Module):
             raise ValueError(f"LPIPS expects two (B, 3, H, W) tensors of one shape, got {tuple(x.shape)} "
                              f"and {tuple(y.shape)}")
         if min(x.shape[-2:]) < self.backbone.min_size:
-            raise ValueError(f"LPIPS-{self.net} needs images of at least {self.backbone.min_size} px per side, "
-                             f"got {tuple(x.shape[-2:])}")
+            raise ValueError(f"LPIPS-{self.net} needs images of at least {self.backbone.min_size} px per "
+                             f"side, got {tuple(x.shape[-2:])}")
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         """(B, 3, H, W), (B, 3, H, W) in [0, 1] -> (B,) distances (0 for identical images)."""

@@ -1,7 +1,7 @@
-"""Backbone feature stacks of LPIPS, laid out like torchvision's ``alexnet().features`` / ``vgg16().features``.
+"""LPIPS backbone feature stacks, laid out like torchvision's ``alexnet().features`` / ``vgg16().features``.
 
 The module indices (and so the state-dict keys ``features.<i>.weight``/``.bias``) equal torchvision's, so its
-ImageNet checkpoints load directly. Only the layers up to the last tap are built (the final max-pool is unused).
+ImageNet checkpoints load directly. Only the layers up to the last tap are built (the last pool is unused).
 """
 
 from __future__ import annotations

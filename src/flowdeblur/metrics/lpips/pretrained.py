@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -16,9 +17,10 @@ _warned: set[tuple[str, str]] = set()
 
 
 def load_pretrained(net: str = "alex", weights: str | Path | None = None, fetch: bool = True) -> LPIPSNet:
-    """-> :class:`LPIPSNet` with the official weights, in eval mode, parameters frozen (``requires_grad=False``).
+    """-> :class:`LPIPSNet` with the official weights, in eval mode, frozen (``requires_grad=False``).
 
-    Raises :class:`LPIPSUnavailableError` (no weights, with the reason) or :class:`LPIPSWeightsError` (bad file).
+    Raises :class:`LPIPSUnavailableError` (no weights, with the reason) or :class:`LPIPSWeightsError` (a bad
+    file, named).
     """
     state, _ = pretrained_state(net, weights, fetch)
     model = LPIPSNet(net)
@@ -46,19 +48,21 @@ def warn_unavailable(net: str, reason: str) -> None:
         log.warning("LPIPS (%s) is unavailable and will not be reported: %s", net, reason)
 
 
+def _drop_child(child: str, module: nn.Module, state_dict: dict, prefix: str, local_metadata: dict) -> None:
+    for key in [k for k in state_dict if k.startswith(f"{prefix}{child}.")]:
+        del state_dict[key]
+
+
+def _keep_child(child: str, module: nn.Module, state_dict: dict, prefix: str, *args: object) -> None:
+    for key, value in getattr(module, child).state_dict().items():
+        state_dict[f"{prefix}{child}.{key}"] = value
+
+
 def exclude_from_state_dict(owner: nn.Module, child: str) -> None:
     """Keep the tensors of ``owner.<child>`` (fixed pretrained constants) out of ``owner.state_dict()``.
 
     Checkpoints stay small and load whether or not they were written with the child: saved copies are ignored
-    and the child keeps the weights it was built with.
+    and the child keeps the weights it was built with. The hooks are picklable (spawned DDP workers).
     """
-    def drop(module: nn.Module, state_dict: dict, prefix: str, local_metadata: dict) -> None:
-        for key in [k for k in state_dict if k.startswith(f"{prefix}{child}.")]:
-            del state_dict[key]
-
-    def keep(module: nn.Module, state_dict: dict, prefix: str, *args: object) -> None:
-        for key, value in getattr(module, child).state_dict().items():
-            state_dict[f"{prefix}{child}.{key}"] = value
-
-    owner.register_state_dict_post_hook(drop)
-    owner.register_load_state_dict_pre_hook(keep)
+    owner.register_state_dict_post_hook(functools.partial(_drop_child, child))
+    owner.register_load_state_dict_pre_hook(functools.partial(_keep_child, child))

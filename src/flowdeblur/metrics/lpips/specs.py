@@ -1,8 +1,8 @@
 """Pinned facts about the published LPIPS weights: file names, sources and SHA-256 checksums.
 
-``tensor_digest`` is the checksum pinned for tensors (independent of the container format): SHA-256 over the
-keys in sorted order, each contributing ``key``, dtype, shape and the raw little-endian bytes of the contiguous
-tensor. The converted backbone files are checked against it on every load.
+``tensor_digest`` is the checksum pinned for tensors (independent of the container format): SHA-256 over
+the keys in sorted order, each contributing ``key``, dtype, shape and the raw little-endian bytes of the
+contiguous tensor. The converted backbone files are checked against it on every load.
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
 """A restricted unpickler for weight files stored as pickled numpy arrays (nested dicts of ``ndarray``).
 
-Only the three globals a plain numpy array pickle needs are admitted (``_reconstruct``, ``ndarray``, ``dtype``);
-any other global (``os.system``, ``builtins.eval``, ...) raises before it can be called. Containers (dict, list,
-tuple) are built by pickle opcodes and need no global. Object arrays are rejected after loading.
+Only the globals a plain numpy array pickle needs are admitted (``_reconstruct``, ``ndarray``, ``dtype``,
+and ``_codecs.encode``, which protocol 2 uses for bytes); any other global (``os.system``, ``io.open``, ...)
+raises before it can be called. Containers (dict, list, tuple) are built by pickle opcodes and need no global.
+Object arrays are rejected after loading.
 """
 
 from __future__ import annotations
 
+import codecs
 import io
 import pickle
 from typing import Any
@@ -19,6 +21,7 @@ _ALLOWED: dict[tuple[str, str], Any] = {
     ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
+    ("_codecs", "encode"): codecs.encode,
 }
 
 ArrayTree = dict[str, Any]
@@ -46,11 +49,12 @@ def _check_tree(tree: Any, where: str) -> None:
                 raise pickle.UnpicklingError(f"non-string key {key!r} at {where or '/'}")
             _check_tree(value, f"{where}/{key}")
     elif not isinstance(tree, np.ndarray) or tree.dtype.hasobject:
-        raise pickle.UnpicklingError(f"expected a numeric numpy array at {where or '/'}, got {type(tree).__name__}")
+        raise pickle.UnpicklingError(
+            f"expected a numeric numpy array at {where or '/'}, got {type(tree).__name__}")
 
 
 def load_array_tree(data: bytes) -> ArrayTree:
-    """Pickle bytes -> nested ``dict[str, ...]`` whose leaves are numeric ``np.ndarray``; anything else raises."""
+    """Pickle bytes -> nested ``dict[str, ...]`` with numeric ``np.ndarray`` leaves; anything else raises."""
     tree = NumpyOnlyUnpickler(io.BytesIO(data)).load()
     if not isinstance(tree, dict):
         raise pickle.UnpicklingError(f"expected a dict at the top level, got {type(tree).__name__}")

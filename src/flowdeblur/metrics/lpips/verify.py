@@ -40,7 +40,7 @@ def file_sha256(path: Path) -> str:
 
 
 def check_layout(tensors: Mapping[str, Tensor], expected: Mapping[str, tuple[int, ...]], source: str) -> None:
-    """Raise :class:`LPIPSWeightsError` naming ``source`` unless keys, shapes and dtype (float32) are as expected."""
+    """Raise :class:`LPIPSWeightsError` naming ``source`` unless keys, shapes and dtype (float32) match."""
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     if missing or unexpected:

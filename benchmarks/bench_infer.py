@@ -1,0 +1,145 @@
+"""Inference cost of one 1280x720 frame: seconds per frame and peak RSS per tile size and precision.
+
+``python -m benchmarks.bench_infer [--quick] [--tiles 256,384,512,full] [--precisions fp32,bf16] [--override
+KEY=VALUE ...]``
+
+Each setting runs in a fresh process (so that its peak RSS is its own) through the path ``flowdeblur.infer``
+takes (:func:`flowdeblur.infer.window_restorer`: tiles, channels-last weights, optional bf16 autocast): build
+the network from the default config (random weights; the cost does not depend on them), restore one random
+window ``warmup`` times, then time ``repeats`` restorations. tcmalloc is preloaded when installed
+(``--allocator``). Prints a table and writes ``outputs/bench/infer.json``: one record per setting with the
+machine, the config, the median seconds per frame, the spread (min, max) and the peak RSS in MiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_S, TARGET_RSS_MB = 2.0, 3072.0
+TCMALLOC = Path("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiles", default="256,384,512,full", help="comma-separated sizes; full = untiled")
+    parser.add_argument("--precisions", default="fp32,bf16", help="comma-separated: fp32, bf16")
+    parser.add_argument("--allocator", choices=("tcmalloc", "default"),
+                        default="tcmalloc" if TCMALLOC.exists() else "default")
+    parser.add_argument("--overlap", type=int, default=32)
+    parser.add_argument("--size", default="720x1280", help="frame height x width")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--override", nargs="*", default=[], help="Hydra overrides of the train config")
+    parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "bench" / "infer.json")
+    parser.add_argument("--quick", action="store_true", help="tiles 384 and full, bf16, 2 repeats")
+    parser.add_argument("--worker", nargs=2, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.tiles, args.precisions, args.repeats = "384,full", "bf16", 2
+    return args
+
+
+def worker(args: argparse.Namespace) -> dict[str, Any]:
+    """Time one tile size in this process; returns its record."""
+    import torch
+    from hydra import compose, initialize_config_dir
+
+    from flowdeblur.build import build_net
+    from flowdeblur.infer import window_restorer
+    from flowdeblur.tiled import TiledNet
+
+    torch.set_num_threads(args.threads)
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("train", overrides=list(args.override))
+    torch.manual_seed(0)
+    net = build_net(cfg.model).eval().to(memory_format=torch.channels_last)
+    tile_name, precision = args.worker
+    tile = None if tile_name == "full" else int(tile_name)
+    height, width = (int(v) for v in args.size.split("x"))
+    num_frames = int(cfg.data.num_frames)
+    target = num_frames // 2 if cfg.data.get("target") is None else int(cfg.data.target)
+    restore = window_restorer(TiledNet(net, tile, args.overlap), target, torch.device("cpu"), precision)
+    window = torch.rand(num_frames, 3, height, width)
+    times = []
+    for i in range(args.warmup + args.repeats):
+        start = time.perf_counter()
+        restore(window)
+        if i >= args.warmup:
+            times.append(time.perf_counter() - start)
+    return {
+        "tile": tile_name, "precision": precision, "channels_last": True, "allocator": args.allocator,
+        "overlap": args.overlap, "frame": f"{width}x{height}", "num_frames": num_frames,
+        "threads": args.threads, "warmup": args.warmup, "repeats": args.repeats,
+        "median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "times_s": times,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "params": sum(p.numel() for p in net.parameters()),
+        "config": {"overrides": list(args.override), "weight_source": cfg.model.get("weight_source"),
+                   "flow": cfg.model.flow.get("_target_"),
+                   "layer": (cfg.model.get("layer") or {}).get("_target_")},
+        "machine": machine(torch.__version__),
+    }
+
+
+def machine(torch_version: str) -> dict[str, Any]:
+    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "python": platform.python_version(), "torch": torch_version}
+
+
+def run_one(args: argparse.Namespace, tile: str, precision: str) -> dict[str, Any]:
+    """One setting in a fresh interpreter."""
+    command = [sys.executable, "-m", "benchmarks.bench_infer", "--worker", tile, precision,
+               "--allocator", args.allocator, "--overlap", str(args.overlap), "--size", args.size,
+               "--threads", str(args.threads), "--warmup", str(args.warmup), "--repeats", str(args.repeats),
+               "--override", *args.override]
+    env = dict(os.environ)
+    if args.allocator == "tcmalloc":
+        env["LD_PRELOAD"] = str(TCMALLOC)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"tile {tile}, {precision}: the benchmark process failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def report(records: list[dict[str, Any]], out: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    first = records[0]
+    table = Table(title=f"flowdeblur inference: one {first['frame']} frame, {first['threads']} threads, "
+                        f"{first['allocator']} allocator")
+    for column in ("tile", "precision", "median s/frame", "min–max s", "peak RSS MiB", "within target"):
+        table.add_column(column, justify="right")
+    for r in records:
+        ok = r["median_s"] <= TARGET_S and r["peak_rss_mb"] <= TARGET_RSS_MB
+        table.add_row(r["tile"], r["precision"], f"{r['median_s']:.2f}", f"{r['min_s']:.2f}–{r['max_s']:.2f}",
+                      f"{r['peak_rss_mb']:.0f}", "yes" if ok else "no")
+    Console().print(table)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"target": {"s_per_frame": TARGET_S, "peak_rss_mb": TARGET_RSS_MB},
+                               "records": records}, indent=2) + "\n")
+    Console().print(f"[bold]written[/bold]: {out}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.worker is not None:
+        print(json.dumps(worker(args)))
+        return
+    settings = [(t.strip(), p.strip()) for t in args.tiles.split(",") for p in args.precisions.split(",")]
+    report([run_one(args, tile, precision) for tile, precision in settings], args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,259 @@
+"""Speed and memory of the ops' reference and fast versions: 4-direction gated scan, per-pixel filtering.
+
+``python -m benchmarks.bench_ops [--quick] [--threads 2] [--repeats 5] [--devices cpu,cuda] [--compiled]``
+
+Cases (``--quick`` shrinks them and the repeats):
+- ``scan``: :func:`flowdeblur.ops.scan.gated_scan_4` at half of 720p: x (1, 32, 360, 640), gates
+  (1, 128, 360, 640).
+- ``filter``: :func:`flowdeblur.ops.filtering.per_pixel_filter`: x (1, 64, 256, 256), k = 5, a filter per
+  channel.
+Passes: ``fwd`` (under ``torch.no_grad``, as in inference) and ``fwd+bwd`` (forward with autograd, then the
+backward of a fixed random output gradient into x and the weights).
+
+Time: ``warmup`` untimed calls, then ``repeats`` timed ones (the slow reference scan: no warm-up and
+``--reference-repeats``); median and spread (max - min) of the wall times, ``torch.cuda.synchronize`` around
+each call on CUDA. The median CPU time of the process per call is recorded too (``cpu_s``): on a shared
+machine it is less sensitive than the wall time to other processes taking the cores.
+Peak memory: the extra bytes allocated by one call beyond its inputs (the output and gradients included).
+CUDA: ``torch.cuda.max_memory_allocated`` minus the allocation before the call. CPU (Linux): the rise of the
+process's resident-set high-water mark over one more call: freed heap memory is first returned to the system
+(``malloc_trim``), the mark is reset (``/proc/self/clear_refs``), and ``VmHWM`` after the call minus ``VmRSS``
+before it is the peak, to a page. (The profiler's allocation events give the same numbers here but take
+gigabytes on the reference scan's autograd graph.) ``peak_mb`` is null where this is not available.
+
+Prints a table with the fast version's speed-up and memory ratio against the reference and writes
+``outputs/bench/ops.json``: ``{"machine": {...}, "records": [{"op", "impl", "pass", "shape", "device",
+"median_s", "spread_s", "peak_mb", ...}, ...]}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from flowdeblur.ops.filtering import per_pixel_filter
+from flowdeblur.ops.scan import gated_scan_4
+
+ROOT = Path(__file__).resolve().parents[1]
+MIB = 2.0**20
+
+
+@dataclass
+class Case:
+    """One op at one size: ``inputs()`` builds fresh inputs, ``run(impl, *inputs)`` the output."""
+
+    op: str
+    shape: tuple[int, ...]
+    extra: dict[str, Any]
+    inputs: Callable[[torch.device], tuple[Tensor, ...]]
+    run: Callable[..., Tensor]
+
+
+def scan_case(shape: tuple[int, ...]) -> Case:
+    b, c, h, w = shape
+
+    def inputs(device: torch.device) -> tuple[Tensor, ...]:
+        generator = torch.Generator().manual_seed(0)
+        x = torch.randn(b, c, h, w, generator=generator)
+        gates = torch.tanh(torch.randn(b, 4 * c, h, w, generator=generator))
+        return x.to(device), gates.to(device)
+
+    return Case("scan", shape, {"gates": [b, 4 * c, h, w], "directions": 4}, inputs,
+                lambda impl, x, gates: gated_scan_4(x, gates, impl))
+
+
+def filter_case(shape: tuple[int, ...], kernel_size: int) -> Case:
+    b, c, h, w = shape
+
+    def inputs(device: torch.device) -> tuple[Tensor, ...]:
+        generator = torch.Generator().manual_seed(0)
+        x = torch.randn(b, c, h, w, generator=generator)
+        filters = torch.randn(b, c * kernel_size**2, h, w, generator=generator).softmax(dim=1)
+        return x.to(device), filters.to(device)
+
+    extra = {"filters": [b, c * kernel_size**2, h, w], "kernel_size": kernel_size}
+    return Case("filter", shape, extra, inputs,
+                lambda impl, x, filters: per_pixel_filter(x, filters, kernel_size, impl))
+
+
+def call(
+    case: Case, impl: str, pass_: str, inputs: tuple[Tensor, ...], grad: Tensor | None
+) -> Callable[[], None]:
+    """A no-argument call of one pass, on inputs prepared once."""
+    if pass_ == "fwd":
+        def forward() -> None:
+            with torch.no_grad():
+                case.run(impl, *inputs)
+        return forward
+
+    def forward_backward() -> None:
+        case.run(impl, *inputs).backward(grad)
+        for t in inputs:
+            t.grad = None
+    return forward_backward
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def run_times(
+    fn: Callable[[], None], device: torch.device, warmup: int, repeats: int
+) -> tuple[list[float], list[float]]:
+    """Wall and process CPU seconds of ``repeats`` calls after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    wall, cpu = [], []
+    for _ in range(repeats):
+        sync(device)
+        start, start_cpu = time.perf_counter(), time.process_time()
+        fn()
+        sync(device)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return wall, cpu
+
+
+def peak_bytes(fn: Callable[[], None], device: torch.device) -> int | None:
+    """Extra bytes allocated at the peak of one call (see the module docstring for the method)."""
+    if device.type == "cuda":
+        sync(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+        fn()
+        sync(device)
+        return torch.cuda.max_memory_allocated(device) - before
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return None
+    before = _status_kib("VmRSS")
+    fn()
+    return 1024 * (_status_kib("VmHWM") - before)
+
+
+def _status_kib(field: str) -> int:
+    """A memory field of /proc/self/status, in KiB."""
+    return int(Path("/proc/self/status").read_text().split(f"{field}:", 1)[1].split()[0])
+
+
+def measure(
+    case: Case, impl: str, pass_: str, device: torch.device, args: argparse.Namespace
+) -> dict[str, Any]:
+    inputs = case.inputs(device)
+    grad = None
+    if pass_ == "fwd+bwd":
+        inputs = tuple(t.requires_grad_(True) for t in inputs)
+        with torch.no_grad():
+            out = case.run("fast", *inputs)
+        grad = torch.randn(out.shape, generator=torch.Generator().manual_seed(1)).to(device)
+        del out
+    fn = call(case, impl, pass_, inputs, grad)
+    slow = impl == "reference" and case.op == "scan"
+    warmup, repeats = (0, args.reference_repeats) if slow else (args.warmup, args.repeats)
+    times, cpu = run_times(fn, device, warmup, repeats)
+    peak = peak_bytes(fn, device)
+    return {
+        "op": case.op, "impl": impl, "pass": pass_, "shape": list(case.shape), **case.extra,
+        "device": str(device), "threads": torch.get_num_threads(), "warmup": warmup, "repeats": repeats,
+        "median_s": statistics.median(times), "spread_s": max(times) - min(times), "min_s": min(times),
+        "cpu_s": statistics.median(cpu), "peak_mb": None if peak is None else peak / MIB,
+    }
+
+
+def machine(devices: list[torch.device]) -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    if Path("/proc/cpuinfo").exists():
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    info = {"cpu": cpu, "cores": os.cpu_count(), "threads": torch.get_num_threads(),
+            "torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform(),
+            "ld_preload": os.environ.get("LD_PRELOAD", "")}
+    if any(d.type == "cuda" for d in devices):
+        info["cuda"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, 2 repeats (a smoke run)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--reference-repeats", type=int, default=2, help="repeats of the reference scan")
+    parser.add_argument("--devices", default="cpu,cuda", help="devices to run on (cuda skipped if absent)")
+    parser.add_argument("--ops", default="scan,filter")
+    parser.add_argument("--compiled", action="store_true", help="also time the torch.compile'd scan")
+    parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "bench" / "ops.json")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.warmup, args.repeats, args.reference_repeats = 1, 2, 1
+    return args
+
+
+def cases(args: argparse.Namespace) -> list[Case]:
+    scan_shape, filter_shape = ((1, 8, 90, 160), (1, 16, 64, 64)) if args.quick else \
+        ((1, 32, 360, 640), (1, 64, 256, 256))
+    wanted = {"scan": scan_case(scan_shape), "filter": filter_case(filter_shape, 5)}
+    return [wanted[name] for name in args.ops.split(",")]
+
+
+def report(records: list[dict[str, Any]], info: dict[str, Any], out: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    title = f"flowdeblur ops on {info['cpu']} ({info['threads']} threads), torch {info['torch']}"
+    table = Table(title=title)
+    for column in ("op", "pass", "device", "shape", "impl", "median ms", "spread ms", "cpu ms", "peak MiB",
+                   "speed-up", "cpu speed-up", "memory vs ref"):
+        table.add_column(column, justify="right")
+    reference = {(r["op"], r["pass"], r["device"]): r for r in records if r["impl"] == "reference"}
+    for r in records:
+        ref = reference.get((r["op"], r["pass"], r["device"]))
+        versus = ref is not None and r is not ref
+        table.add_row(
+            r["op"], r["pass"], r["device"], "×".join(map(str, r["shape"])), r["impl"],
+            f"{1e3 * r['median_s']:.1f}", f"{1e3 * r['spread_s']:.1f}", f"{1e3 * r['cpu_s']:.1f}",
+            "" if r["peak_mb"] is None else f"{r['peak_mb']:.0f}",
+            f"{ref['median_s'] / r['median_s']:.1f}×" if versus else "",
+            f"{ref['cpu_s'] / r['cpu_s']:.1f}×" if versus and r["cpu_s"] > 0 else "",
+            f"{r['peak_mb'] / ref['peak_mb']:.2f}" if versus and r["peak_mb"] and ref["peak_mb"] else "",
+        )
+    console = Console(width=max(Console().width, 150))
+    console.print(table)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"machine": info, "records": records}, indent=2) + "\n")
+    console.print(f"[bold]written[/bold]: {out}")
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    devices = [torch.device(d) for d in args.devices.split(",") if d != "cuda" or torch.cuda.is_available()]
+    records = []
+    for device in devices:
+        for case in cases(args):
+            impls = ["reference", "fast"] + (["compiled"] if args.compiled and case.op == "scan" else [])
+            for pass_ in ("fwd", "fwd+bwd"):
+                records += [measure(case, impl, pass_, device, args) for impl in impls]
+    report(records, machine(devices), args.out)
+    return records
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""The "static" weight source: learned, input-independent weights for a conditioned layer."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from flowdeblur.layers.base import WeightSpec
+
+KINDS = ("gates", "filters", "kernels")
+
+
+class StaticWeights(nn.Module):
+    """() -> weights of ``spec.shape(B, H, W)``, the same for every sample and pixel.
+
+    Holds one raw parameter, (1, Cw, 1, 1) for per-pixel specs or (1, Cw) per sample, broadcast (expanded, not
+    copied) to the requested size. Per kind, and chosen to start at the identity of the matching layer:
+    - ``gates``: ``tanh(raw)`` (the range of :class:`~flowdeblur.heads.rnn_gates.RNNGatesHead`), raw = 0:
+      closed gates, as the head's near-zero start.
+    - ``filters``: ``raw`` itself, unnormalised (as ``FiltersHead(normalize="none")``), starting as the delta
+      filter of every group (the head's softmax start is a near-delta).
+    - ``kernels``: ``raw`` itself, starting at zero (the residual dynamic conv's identity; the head's experts
+      start near zero).
+    """
+
+    def __init__(self, spec: WeightSpec) -> None:
+        super().__init__()
+        if spec.kind not in KINDS:
+            raise ValueError(f"StaticWeights: unknown weight kind '{spec.kind}' in {spec}; "
+                             f"expected one of {KINDS}")
+        self.spec = spec
+        shape = (1, spec.channels, 1, 1) if spec.per_pixel else (1, spec.channels)
+        self.raw = nn.Parameter(torch.zeros(shape))
+        if spec.kind == "filters":
+            taps = spec.kernel_size * spec.kernel_size
+            with torch.no_grad():
+                self.raw.view(-1, taps)[:, taps // 2] = 1.0
+
+    def forward(self, batch: int, height: int, width: int) -> Tensor:
+        """batch, height, width -> weights of ``spec.shape(batch, height, width)``."""
+        value = torch.tanh(self.raw) if self.spec.kind == "gates" else self.raw
+        return value.expand(self.spec.shape(batch, height, width))

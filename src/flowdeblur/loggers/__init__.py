@@ -1,0 +1,1 @@
+"""Lightning loggers adapted to the project's runs."""

@@ -1,0 +1,178 @@
+"""Gated scan: the fast (chunked) scan against the column/row loop, in values and gradients; stability."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import Tensor
+
+from flowdeblur.ops.scan import (
+    DIRECTIONS,
+    chunk_length,
+    gated_scan,
+    gated_scan_4,
+    gated_scan_reference,
+    scan_rows_,
+)
+
+# shapes reaching every path of the fast scan: plain loop (short), chunks with and without a head, and
+# chunk ends that are themselves scanned in chunks (200 >= 2 * 8 * 8)
+SHAPES = [(2, 3, 5, 7), (1, 2, 16, 24), (2, 2, 37, 53), (1, 1, 200, 3), (1, 1, 3, 200)]
+
+
+def inputs(shape: tuple[int, ...], gate_range: float = 1.0, seed: int = 0) -> tuple[Tensor, Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(shape, generator=generator, dtype=torch.float64)
+    g = (torch.rand(shape, generator=generator, dtype=torch.float64) * 2 - 1) * gate_range
+    return x, g
+
+
+def loop(x: Tensor, g: Tensor, dim: int, reverse: bool) -> Tensor:
+    """The recurrence written out once more, independently of the module, on one axis."""
+    out = torch.zeros_like(x)
+    n = x.shape[dim]
+    h = torch.zeros_like(x.select(dim, 0))
+    for t in reversed(range(n)) if reverse else range(n):
+        h = g.select(dim, t) * h + (1 - g.select(dim, t)) * x.select(dim, t)
+        out.select(dim, t).copy_(h)
+    return out
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_reference_follows_the_recurrence(direction: str) -> None:
+    x, g = inputs((2, 3, 6, 5))
+    dim = -1 if direction in DIRECTIONS[:2] else -2
+    reverse = direction in ("right_to_left", "bottom_to_top")
+    torch.testing.assert_close(gated_scan_reference(x, g, direction), loop(x, g, dim, reverse))
+
+
+def test_hand_computed_row() -> None:
+    x = torch.tensor([1.0, 2.0, 3.0]).view(1, 1, 1, 3)
+    g = torch.tensor([0.5, -0.5, 1.0]).view(1, 1, 1, 3)
+    # h0 = 0.5*1 = 0.5; h1 = -0.5*0.5 + 1.5*2 = 2.75; h2 = 2.75 (gate 1 keeps the state)
+    expected = torch.tensor([0.5, 2.75, 2.75]).view(1, 1, 1, 3)
+    for impl in ("reference", "fast"):
+        torch.testing.assert_close(gated_scan(x, g, "left_to_right", impl), expected)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_fast_matches_reference(shape: tuple[int, ...], direction: str) -> None:
+    x, g = inputs(shape)
+    x.requires_grad_(True)
+    g.requires_grad_(True)
+    fast, reference = gated_scan(x, g, direction), gated_scan_reference(x, g, direction)
+    torch.testing.assert_close(fast, reference)
+    weights = torch.randn_like(fast)
+    fast_grads = torch.autograd.grad((fast * weights).sum(), (x, g))
+    reference_grads = torch.autograd.grad((reference * weights).sum(), (x, g))
+    for a, b in zip(fast_grads, reference_grads, strict=True):
+        torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize(("shape", "fast_mode"), [((2, 1, 6, 9), False), ((1, 1, 17, 19), True)])
+def test_gradcheck_four_directions(shape: tuple[int, ...], fast_mode: bool) -> None:
+    """Full Jacobians on the short (plain loop) path; random projections where rows/columns are chunked."""
+    x, _ = inputs(shape)
+    _, gates = inputs((shape[0], 4 * shape[1], *shape[2:]), gate_range=0.99, seed=1)
+    args = (x.requires_grad_(), gates.requires_grad_())
+    assert torch.autograd.gradcheck(gated_scan_4, args, fast_mode=fast_mode)
+
+
+def test_four_directions_are_the_single_scans_in_order() -> None:
+    x, _ = inputs((2, 3, 20, 18))
+    _, gates = inputs((2, 12, 20, 18), seed=1)
+    out = gated_scan_4(x, gates)
+    singles = [gated_scan_reference(x, g, d) for g, d in zip(gates.split(3, dim=1), DIRECTIONS, strict=True)]
+    torch.testing.assert_close(out, torch.cat(singles, dim=1))
+    torch.testing.assert_close(gated_scan_4(x, gates, "reference"), out)
+
+
+@pytest.mark.parametrize("impl", ["reference", "fast"])
+def test_closed_gates_pass_input_through_exactly(impl: str) -> None:
+    x = torch.randn(2, 3, 40, 41)
+    out = gated_scan_4(x, torch.zeros(2, 12, 40, 41), impl)
+    assert torch.equal(out, x.repeat(1, 4, 1, 1))
+
+
+@pytest.mark.parametrize("gate", [0.999, -0.999, 1.0, -1.0])
+@pytest.mark.parametrize("direction", ["left_to_right", "bottom_to_top"])
+def test_gates_near_one_match_reference(gate: float, direction: str) -> None:
+    x, g = inputs((1, 2, 70, 90))
+    g = gate * torch.sign(g)  # magnitude |gate| everywhere, random signs
+    torch.testing.assert_close(gated_scan(x, g, direction), gated_scan_reference(x, g, direction))
+
+
+def test_long_rows_stay_finite_and_accurate_in_float32() -> None:
+    """Gates of magnitude 0.999..1 with random signs along 4096 pixels: no division, no blow-up."""
+    generator = torch.Generator().manual_seed(3)
+    x = torch.randn(1, 2, 2, 4096, generator=generator, dtype=torch.float64)
+    sign = torch.randint(0, 2, x.shape, generator=generator).to(x) * 2 - 1
+    g = sign * (0.999 + 0.001 * torch.rand(x.shape, generator=generator, dtype=torch.float64))
+    x.requires_grad_(True)
+    fast = gated_scan(x.float(), g.float(), "left_to_right")
+    fast.sum().backward()
+    reference = gated_scan_reference(x.detach(), g, "left_to_right")
+    assert torch.isfinite(fast).all() and torch.isfinite(x.grad).all()
+    scale = reference.abs().max()
+    torch.testing.assert_close(fast.double() / scale, reference / scale, atol=1e-4, rtol=0)
+
+
+def test_full_gates_keep_the_zero_state() -> None:
+    """g = 1 everywhere: h stays at its zero start; g = -1: h alternates sign around 2x."""
+    x = torch.randn(1, 1, 1, 300)
+    assert torch.equal(gated_scan(x, torch.ones_like(x), "left_to_right"), torch.zeros_like(x))
+    out = gated_scan(torch.ones_like(x), -torch.ones_like(x), "left_to_right")
+    expected = torch.tensor([2.0, 0.0]).repeat(150).view(1, 1, 1, 300)
+    torch.testing.assert_close(out, expected)
+
+
+def test_broadcast_gates_equal_materialised_ones() -> None:
+    x, _ = inputs((2, 3, 20, 30))
+    value = torch.rand(1, 12, 1, 1, dtype=torch.float64) * 2 - 1
+    expanded = value.expand(2, 12, 20, 30)
+    torch.testing.assert_close(gated_scan_4(x, expanded), gated_scan_4(x, expanded.contiguous()))
+
+
+def test_channels_last_inputs() -> None:
+    x, _ = inputs((2, 3, 20, 30))
+    _, gates = inputs((2, 12, 20, 30), seed=1)
+    x_cl = x.to(memory_format=torch.channels_last).requires_grad_(True)
+    gates_cl = gates.to(memory_format=torch.channels_last).requires_grad_(True)
+    out = gated_scan_4(x_cl, gates_cl)
+    x.requires_grad_(True)
+    gates.requires_grad_(True)
+    expected = gated_scan_4(x, gates, "reference")
+    torch.testing.assert_close(out, expected)
+    grads = torch.autograd.grad(out.square().sum(), (x_cl, gates_cl))
+    for a, b in zip(grads, torch.autograd.grad(expected.square().sum(), (x, gates)), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_plain_scan_with_initial_state(reverse: bool) -> None:
+    """scan_rows_ without x scans h itself; ``init`` acts as one more row before the first."""
+    generator = torch.Generator().manual_seed(4)
+    h = torch.randn(2, 150, 3, generator=generator, dtype=torch.float64)
+    a = torch.rand(2, 150, 3, generator=generator, dtype=torch.float64) * 2 - 1
+    init = torch.randn(2, 3, generator=generator, dtype=torch.float64)
+    expected = torch.empty_like(h)
+    state = init
+    for t in reversed(range(150)) if reverse else range(150):
+        state = a[:, t] * state + h[:, t]
+        expected[:, t] = state
+    torch.testing.assert_close(scan_rows_(h.clone(), a, reverse, None, init), expected)
+
+
+def test_chunk_length_grows_like_sqrt() -> None:
+    assert [chunk_length(n) for n in (1, 64, 100, 360, 640, 10_000)] == [8, 8, 10, 18, 25, 64]
+
+
+def test_invalid_arguments() -> None:
+    x = torch.zeros(1, 2, 3, 4)
+    with pytest.raises(ValueError, match="direction"):
+        gated_scan(x, x, "diagonal")
+    with pytest.raises(ValueError, match="impl"):
+        gated_scan(x, x, "left_to_right", impl="cuda")
+    with pytest.raises(ValueError, match="gates"):
+        gated_scan_4(x, x)

@@ -5,27 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig, open_dict
-
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+from flowdeblur.config import CONF_DIR, compose_config
 
 TINY = [
     "data=synthetic_tiny",
     "logger=csv",
-    "callbacks.progress_bar=null",
+    "~callbacks.progress_bar",
     "lpips_metric=false",
 ]
-
-
-def compose_config(overrides: list[str], config_name: str = "train", output_dir: Path | None = None) -> DictConfig:
-    """Compose a config from ``conf/`` as the entry point would; ``paths.output_dir`` set to ``output_dir``."""
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name, overrides=overrides)
-    if output_dir is not None:
-        with open_dict(cfg):
-            cfg.paths.output_dir = str(output_dir)
-    return cfg
 
 
 def config_options(group: str) -> list[str]:

@@ -3,6 +3,7 @@ outputs."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,12 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = ["01_data_tour.ipynb", "02_ablation_report.ipynb", "03_inside_the_model.ipynb"]
 
 
-def execute(name: str, timeout: int = 240, **parameters: Any) -> nbformat.NotebookNode:
-    """Run a notebook in its own directory; ``parameters`` go into a cell after the ``parameters`` cell."""
+def execute(name: str, timeout: int = 240, epilogue: str = "", **parameters: Any) -> nbformat.NotebookNode:
+    """Run a notebook in its own directory; ``parameters`` go into a cell after the ``parameters`` cell,
+    ``epilogue`` into a last cell."""
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    if epilogue:
+        nb.cells.append(nbformat.v4.new_code_cell(epilogue))
     if parameters:
         index = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
         source = "\n".join(f"{key} = {value!r}" for key, value in parameters.items())
@@ -49,9 +53,11 @@ def test_stored_without_outputs(name: str) -> None:
 
 
 def test_data_tour() -> None:
-    nb = execute("01_data_tour.ipynb", CLIPS=2, CROP=64)
+    nb = execute("01_data_tour.ipynb", epilogue="import sys; print('kernel:', sys.executable)",
+                 CLIPS=2, CROP=64)
     assert images(nb) == 2
     text = outputs_text(nb)
+    assert f"kernel: {sys.executable}" in text  # the python3 kernelspec resolves to this (the venv's) python
     assert "'flow': (2, 2, 64, 64)" in text and "'mask': (1, 64, 64)" in text
     assert text.count("px ") == 2
 

@@ -119,9 +119,11 @@ def test_bad_input_is_one_message(tmp_path: Path, case: str, capsys: pytest.Capt
     assert len(err.splitlines()) == 1 and "expected a Hydra multirun directory" in err
 
 
-def test_unknown_baseline_option_is_refused(sweep: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_baseline_is_refused(sweep: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(sweep), "--baseline", "model.flow=pwc"]) == 2
     assert "swept options ['model.weight_source']" in capsys.readouterr().err
+    assert main([str(sweep), "--baseline", "model.weight_source=stati"]) == 2
+    assert "takes the values ['flow', 'static', 'content'] in this sweep" in capsys.readouterr().err
 
 
 def test_single_seed_has_no_interval(tmp_path: Path) -> None:

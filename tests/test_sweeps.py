@@ -25,8 +25,8 @@ BOGUS = {("bogus", 0), ("bogus", 1)}
 
 @pytest.fixture(scope="module")
 def basic_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Finished]:
-    """The encoder ablation cut to 2 sources x 2 seeds, plus an invalid source whose jobs fail; basic launcher,
-    offline W&B."""
+    """The encoder ablation cut to 2 sources x 2 seeds, plus an invalid source whose jobs fail; basic
+    launcher, offline W&B."""
     sweep = tmp_path_factory.mktemp("basic") / "sweep"
     done = multirun(sweep, "+sweep=ablation_encoder", "model.weight_source=flow,static,bogus", "seed=0,1",
                     "logger=wandb")

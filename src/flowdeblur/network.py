@@ -20,6 +20,8 @@ from torch import Tensor, nn
 from flowdeblur.deblurrers.base import Deblurrer
 from flowdeblur.flow.base import FlowBackbone, MotionFeatures, check_window
 from flowdeblur.heads.base import WeightHead
+from flowdeblur.heads.content import ContentEncoder
+from flowdeblur.heads.static import StaticWeights
 from flowdeblur.layers.base import ConditionedLayer, WeightSpec
 
 WEIGHT_SOURCES = ("flow", "static", "content")
@@ -74,12 +76,8 @@ class FlowDeblurNet(nn.Module):
                 raise ValueError(f"model.head: weight_source '{weight_source}' needs a weight head")
             self.heads.update({str(level): head(flow.channels[level], spec) for level, spec in specs.items()})
         if specs and weight_source == "static":
-            from flowdeblur.heads.static import StaticWeights
-
             self.static.update({str(level): StaticWeights(spec) for level, spec in specs.items()})
         if specs and weight_source == "content":
-            from flowdeblur.heads.content import ContentEncoder
-
             levels = sorted(specs)
             self.content = ContentEncoder(levels, [flow.channels[level] for level in levels])
 

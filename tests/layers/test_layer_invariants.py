@@ -40,6 +40,12 @@ def test_spatial_rnn_starts_as_the_average_of_the_directions() -> None:
     torch.testing.assert_close(SpatialRNN(2).double()(x, gates), sum(scans) / 4)
 
 
+def test_spatial_rnn_keeps_the_feature_dtype() -> None:
+    layer = SpatialRNN(2).bfloat16()
+    x = torch.randn(1, 2, 6, 7).bfloat16()
+    assert layer(x, torch.zeros(1, 8, 6, 7).bfloat16()).dtype == torch.bfloat16
+
+
 @pytest.mark.parametrize("groups", [None, 2, 1])
 def test_filter_adaptive_conv_delta_filter_is_identity(groups: int | None) -> None:
     layer = FilterAdaptiveConv(4, kernel_size=5, groups=groups)

@@ -82,6 +82,14 @@ def test_channels_last_inputs() -> None:
         torch.testing.assert_close(a, b)
 
 
+def test_mixed_dtypes_use_the_wider_one() -> None:
+    x, filters = inputs(1, 4, 2, 3, 5, 6)
+    x = x.float().bfloat16()
+    out = per_pixel_filter(x, filters.float(), 3)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, per_pixel_filter_reference(x.float(), filters.float(), 3))
+
+
 @pytest.mark.parametrize("case", [(1, 2, 2, 3, 4, 5), (2, 4, 2, 3, 3, 4), (1, 2, 1, 5, 3, 4)])
 def test_gradcheck(case: tuple[int, ...]) -> None:
     x, filters = inputs(*case)

@@ -164,6 +164,14 @@ def test_plain_scan_with_initial_state(reverse: bool) -> None:
     torch.testing.assert_close(scan_rows_(h.clone(), a, reverse, None, init), expected)
 
 
+def test_half_precision_is_scanned_in_float32() -> None:
+    x, g = inputs((1, 2, 4, 600), gate_range=0.999)
+    out = gated_scan(x.bfloat16(), g.bfloat16(), "left_to_right")
+    assert out.dtype == torch.float32
+    expected = gated_scan_reference(x.bfloat16().double(), g.bfloat16().double(), "left_to_right")
+    torch.testing.assert_close(out.double(), expected, atol=1e-4, rtol=1e-4)
+
+
 def test_chunk_length_grows_like_sqrt() -> None:
     assert [chunk_length(n) for n in (1, 64, 100, 360, 640, 10_000)] == [8, 8, 10, 18, 25, 64]
 

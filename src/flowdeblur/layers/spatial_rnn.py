@@ -41,4 +41,4 @@ class SpatialRNN(ConditionedLayer):
     def forward(self, x: Tensor, weights: Tensor) -> Tensor:
         """(B, C, H, W), gates (B, 4C, H, W) in [-1, 1] -> (B, C, H, W)."""
         self.check_weights(x, weights)
-        return self.merge(gated_scan_4(x, weights, self.impl))
+        return self.merge(gated_scan_4(x, weights, self.impl).to(x.dtype))

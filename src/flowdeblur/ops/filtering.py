@@ -27,9 +27,14 @@ IMPLS = ("reference", "fast")
 
 
 def per_pixel_filter(x: Tensor, filters: Tensor, kernel_size: int, impl: str = "fast") -> Tensor:
-    """(B, C, H, W), filters (B, G*k*k, H, W) -> (B, C, H, W); ``impl`` is ``"reference"`` or ``"fast"``."""
+    """(B, C, H, W), filters (B, G*k*k, H, W) -> (B, C, H, W); ``impl`` is ``"reference"`` or ``"fast"``.
+
+    x and the filters are brought to their common dtype (so the k*k products accumulate in the wider one).
+    """
     if impl not in IMPLS:
         raise ValueError(f"per_pixel_filter: impl must be one of {IMPLS}, got '{impl}'")
+    dtype = torch.result_type(x, filters)
+    x, filters = x.to(dtype), filters.to(dtype)
     if impl == "reference":
         return per_pixel_filter_reference(x, filters, kernel_size)
     groups = filter_groups(x, filters, kernel_size)

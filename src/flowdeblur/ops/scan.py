@@ -32,8 +32,13 @@ IMPLS = ("reference", "fast")
 
 
 def gated_scan(x: Tensor, g: Tensor, direction: str, impl: str = "fast") -> Tensor:
-    """(B, C, H, W), gates g (B, C, H, W) in [-1, 1] -> h (B, C, H, W) scanned along ``direction``."""
+    """(B, C, H, W), gates g (B, C, H, W) in [-1, 1] -> h (B, C, H, W) scanned along ``direction``.
+
+    Computed (and returned) in float32 at least: half-precision inputs are promoted, as the state accumulates
+    over whole rows.
+    """
     _check(x, g, (direction,), impl)
+    x, g = _promote(x, g)
     if impl == "reference":
         return gated_scan_reference(x, g, direction)
     return _GatedScan.apply(x, g, (direction,))
@@ -45,8 +50,10 @@ def gated_scan_4(x: Tensor, gates: Tensor, impl: str = "fast") -> Tensor:
     Block ``d`` of ``gates`` drives direction ``DIRECTIONS[d]`` (left→right, right→left, top→bottom,
     bottom→top) and block ``d`` of the output is that direction's scan of ``x``. The fast version writes every
     direction straight into the output and shares one transposed copy of ``x`` between the horizontal two.
+    Computed in float32 at least, as :func:`gated_scan`.
     """
     _check(x, gates, DIRECTIONS, impl)
+    x, gates = _promote(x, gates)
     if impl == "reference":
         blocks = gates.split(x.shape[1], dim=1)
         return torch.cat([gated_scan_reference(x, g, d) for g, d in zip(blocks, DIRECTIONS, strict=True)], 1)
@@ -67,6 +74,12 @@ def gated_scan_reference(x: Tensor, g: Tensor, direction: str) -> Tensor:
         h = gt * h + (1 - gt) * x.select(dim, t)
         out[t] = h
     return torch.stack([out[t] for t in range(x.shape[dim])], dim=dim)
+
+
+def _promote(x: Tensor, gates: Tensor) -> tuple[Tensor, Tensor]:
+    """Both in their common dtype, float32 at least."""
+    dtype = torch.promote_types(torch.result_type(x, gates), torch.float32)
+    return x.to(dtype), gates.to(dtype)
 
 
 def _scan_dim(direction: str) -> int:

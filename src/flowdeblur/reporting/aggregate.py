@@ -143,18 +143,20 @@ def seed_values(jobs: Sequence[Job], metric: str, seed_key: str) -> dict[str, fl
     return {seed: statistics.fmean(values) for seed, values in by_seed.items()}
 
 
-def parse_baseline(spec: str | None, options: list[str]) -> dict[str, str]:
-    """``"model.weight_source=static,seed=..."`` -> option -> value; names must be swept options."""
-    if not spec:
-        return {}
-    parsed = {}
-    for item in spec.replace(" ", ",").split(","):
-        key, sep, value = item.partition("=")
+def parse_baseline(spec: str | None, values: dict[str, list[str]]) -> dict[str, str]:
+    """``"model.weight_source=static"`` -> option -> value, checked against the swept options' ``values``."""
+    parsed: dict[str, str] = {}
+    for item in (spec or "").replace(" ", ",").split(","):
         if not item:
             continue
-        if not sep or key not in options:
+        key, sep, value = item.partition("=")
+        if not sep or key not in values:
             raise ReportInputError(
-                f"--baseline: expected option=value pairs of swept options {options}, got '{item}'"
+                f"--baseline: expected option=value pairs of swept options {list(values)}, got '{item}'"
+            )
+        if value not in values[key]:
+            raise ReportInputError(
+                f"--baseline: {key} takes the values {values[key]} in this sweep, got '{value}'"
             )
         parsed[key] = value
     return parsed
@@ -199,7 +201,8 @@ def build_report(sweep_dir: str | Path, baseline: str | None = None, stage: str 
     for variant in variants.values():
         for name in (*metrics, *COSTS):
             variant.stats[name] = Stat(tuple(seed_values(variant.jobs, name, seed_key).values()))
-    spec = parse_baseline(baseline, options) or dict(next(iter(variants)))
+    values = {k: list(dict.fromkeys(dict(v)[k] for v in variants)) for k in options}
+    spec = parse_baseline(baseline, values) or dict(next(iter(variants)))
     rows = list(variants.values())
     comparisons = compare(rows, spec, metrics, seed_key)
     return Report(Path(sweep_dir), stage, seed_key, options, metrics, rows, spec, comparisons)

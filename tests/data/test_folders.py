@@ -153,6 +153,8 @@ def test_centre_crop_and_validation(gopro_root: Path) -> None:
         GoPro(gopro_root, "test", crop=64)[0]
     with pytest.raises(ValueError, match="target"):
         GoPro(gopro_root, "test", num_frames=3, target=3)
+    with pytest.raises(ValueError, match="need a crop size"):
+        GoPro(gopro_root, "test", augment=True)
 
 
 def flips_matching(crop: np.ndarray, frame: np.ndarray) -> set[tuple[bool, bool]]:

@@ -113,6 +113,16 @@ def test_invalid_arguments_name_the_option(kwargs: dict, option: str) -> None:
         SyntheticBlurClips(**({"length": 2} | kwargs))
 
 
+def test_synthesis_leaves_the_thread_count_alone() -> None:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        tiny()[0]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_index_out_of_range() -> None:
     with pytest.raises(IndexError):
         tiny()[4]
@@ -126,6 +136,15 @@ def test_config_instantiates_every_split(name: str) -> None:
         assert isinstance(dataset, SyntheticBlurClips) and dataset.split == split
         assert dataset.target == cfg.data.num_frames // 2
         assert dataset[0]["blurry"].shape[0] == cfg.data.num_frames
+
+
+@pytest.mark.parametrize("name", ["synthetic", "synthetic_tiny"])
+def test_config_split_resolves_without_the_others(name: str) -> None:
+    """Evaluation keeps one split and sets the others to null; the kept split must not refer to them."""
+    cfg = OmegaConf.create({"seed": 0, "data": OmegaConf.load(CONF / f"{name}.yaml")})
+    cfg.data.update({"train": None, "val": None})
+    dataset = instantiate(cfg.data.test, length=1)
+    assert dataset.blur_subframes == cfg.data.blur_subframes and dataset.max_speed == cfg.data.max_speed
 
 
 def test_preview_png(tmp_path: Path) -> None:

@@ -46,6 +46,7 @@ def _evaluate(index: torch.Tensor) -> dict[str, object]:
 
 
 def _rank(rank: int, port: int, out_dir: str) -> None:
+    torch.set_num_threads(1)  # a forked process cannot reuse its parent's OpenMP threads
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
     try:
         result = _evaluate(torch.tensor(SHARDS[rank]))

@@ -18,14 +18,18 @@ TRAIN_LENGTH = 8  # per epoch: 4 samples per rank, 2 batches of 2
 
 @pytest.fixture(scope="module")
 def ddp_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """2 epochs on 2 processes; 5 val clips, so the distributed sampler pads one duplicate."""
+    """2 epochs on 2 processes; 5 val clips, so the distributed sampler pads one duplicate.
+
+    ``OMP_NUM_THREADS=2`` keeps the main process multi-threaded, as on a machine with more cores than ranks,
+    where forked ranks that run several threads would hang.
+    """
     root = tmp_path_factory.mktemp("ddp_fit")
     run = run_entry("flowdeblur.train", [
         *TINY_RUN, "logger=[csv,wandb]", "trainer=ddp_cpu", "trainer.max_steps=4",
         f"data.train.length={TRAIN_LENGTH}", "data.val.length=5", f"hydra.run.dir={root / 'run'}",
         "+callbacks.indices._target_=tests.distributed.probes.RecordIndices",
         f"+callbacks.indices.out_dir={root / 'indices'}",
-    ], timeout=150)
+    ], timeout=150, env={"OMP_NUM_THREADS": "2"})
     assert run.returncode == 0, run.output[-4000:]
     return root
 

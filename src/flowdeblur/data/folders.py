@@ -64,6 +64,8 @@ class FolderClips(Dataset):
             raise ValueError(f"edge: expected one of {list(EDGE_MODES)}, got '{edge}'")
         if not isinstance(frame_step, int) or frame_step < 1:
             raise ValueError(f"frame_step: expected an int >= 1, got {frame_step!r}")
+        if augment and crop is None:
+            raise ValueError("augment: random crops and flips need a crop size; set crop")
         self.sequences = sequences
         self.num_frames, self.target, self.edge, self.augment = num_frames, target, edge, augment
         self.crop = None if crop is None else ((crop, crop) if isinstance(crop, int) else tuple(crop))

@@ -10,7 +10,8 @@ gives the same data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,21 @@ from flowdeblur.data.render import expose, render_subframes
 from flowdeblur.data.scene import sample_scene
 
 _SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run the enclosed torch ops with one intra-op thread, then restore the previous count.
+
+    A clip is ~200 small ops that extra threads do not speed up; on a busy machine their barriers stall
+    (measured on a shared 2-core machine: ~20 ms per 128 px clip with one thread, 450+ ms with two).
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _crop_size(crop: int | Sequence[int]) -> tuple[int, int]:
@@ -120,6 +136,11 @@ class SyntheticBlurClips(Dataset):
         """Clip ``index`` -> dict of blurry, sharp, flow, mask, target, index, clip (class docstring)."""
         if not 0 <= index < self.length:
             raise IndexError(f"index {index} out of range for {self.length} clips")
+        with _one_thread():
+            return self._synthesize(index)
+
+    def _synthesize(self, index: int) -> dict[str, Tensor | int]:
+        """Render clip ``index``: scene -> sub-frames -> blurry/sharp frames, flow and mask."""
         rng = self.rng(index)
         n, t = self.blur_subframes, self.target
         anchor = t * n + n // 2

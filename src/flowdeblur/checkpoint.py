@@ -32,7 +32,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             f"(only weights-only checkpoints are accepted): {err}"
         ) from err
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
-        raise CheckpointError(f"ckpt_path: '{path}' is not a readable checkpoint (corrupt or truncated?): {err}") from err
+        raise CheckpointError(
+            f"ckpt_path: '{path}' is not a readable checkpoint (corrupt or truncated?): {err}"
+        ) from err
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise CheckpointError(f"ckpt_path: '{path}' has no 'state_dict'; expected a flowdeblur training checkpoint")
     return ckpt

@@ -46,7 +46,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
                          "footage with `python -m flowdeblur.infer input=... output=... ckpt_path=...`")
     loader = datamodule.eval_loader(cfg.split)
     trainer: pl.Trainer = instantiate(cfg.trainer, logger=False, callbacks=[], enable_checkpointing=False)
-    results = {k.replace("test/", f"{cfg.split}/"): v for k, v in trainer.test(module, loader, verbose=False)[0].items()}
+    tested = trainer.test(module, loader, verbose=False)[0]
+    results = {k.replace("test/", f"{cfg.split}/"): v for k, v in tested.items()}
     out_dir = Path(cfg.paths.output_dir)
     if trainer.is_global_zero:
         results["ckpt_path"] = str(cfg.ckpt_path)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from flowdeblur.metrics.flow import end_point_error
 from flowdeblur.metrics.aggregate import ClipAverage
+from flowdeblur.metrics.flow import end_point_error
 from flowdeblur.metrics.image import masked_psnr, psnr, ssim
 from flowdeblur.metrics.protocols import cdvd_metrics
 from flowdeblur.network import NetOutput

@@ -22,8 +22,8 @@ import torch
 from torch import Tensor, nn
 
 from flowdeblur.lit.evaluation import StageMetrics
-from flowdeblur.metrics.flow import end_point_error
 from flowdeblur.losses.reconstruction import DeblurLoss
+from flowdeblur.metrics.flow import end_point_error
 from flowdeblur.network import FlowDeblurNet, NetOutput
 
 OptimizerFactory = Callable[[Iterator[nn.Parameter]], torch.optim.Optimizer]

@@ -37,6 +37,7 @@ def build_module(cfg: DictConfig) -> FlowDeblurModule:
         flow_supervised_weight=cfg.model.get("flow_supervised_weight", 0.0),
         lpips_metric=cfg.get("lpips_metric", False),
         config=to_container(cfg),
+        nonfinite=cfg.get("nonfinite", "skip"),
     )
 
 

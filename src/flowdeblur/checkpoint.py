@@ -29,7 +29,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     except pickle.UnpicklingError as err:
         raise CheckpointError(
             f"ckpt_path: '{path}' holds objects other than tensors and plain containers; refusing to load it "
-            f"(only weights-only checkpoints are accepted): {err}"
+            f"(only weights-only checkpoints are accepted): {_unpickling_detail(err)}"
         ) from err
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
         raise CheckpointError(
@@ -38,6 +38,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise CheckpointError(f"ckpt_path: '{path}' has no 'state_dict'; expected a flowdeblur training checkpoint")
     return ckpt
+
+
+def _unpickling_detail(err: pickle.UnpicklingError) -> str:
+    """The line of torch's long weights-only error that names the offending global."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return next((line for line in lines if "Unsupported global" in line), lines[0] if lines else repr(err))
 
 
 def checkpoint_config(ckpt: dict[str, Any], path: str | Path = "") -> DictConfig:

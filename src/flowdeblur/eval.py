@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 from flowdeblur.build import build_datamodule, build_module
 from flowdeblur.metrics.report import write_reports
 from flowdeblur.tiled import TiledNet
+from flowdeblur.utils.cli import user_errors
 from flowdeblur.utils.io import write_json_atomic
 from flowdeblur.utils.summary import print_summary
 from flowdeblur.weights import load_weights
@@ -60,7 +61,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 
 @hydra.main(version_base="1.3", config_path="../../conf", config_name="eval")
 def main(cfg: DictConfig) -> None:
-    evaluate(cfg)
+    with user_errors("flowdeblur.eval"):
+        evaluate(cfg)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import hydra
 from omegaconf import DictConfig
 from rich.console import Console
 
+from flowdeblur.utils.cli import user_errors
 from flowdeblur.weights import EXPORT_SUFFIX, load_net, save_export
 
 
@@ -28,7 +29,8 @@ def export(ckpt_path: str | Path, out: str | Path, overwrite: bool = False) -> P
 
 @hydra.main(version_base="1.3", config_path="../../conf", config_name="export")
 def main(cfg: DictConfig) -> None:
-    path = export(cfg.ckpt_path, cfg.out, cfg.overwrite)
+    with user_errors("flowdeblur.export"):
+        path = export(cfg.ckpt_path, cfg.out, cfg.overwrite)
     Console().print(f"[bold]exported[/bold]: {path}")
 
 

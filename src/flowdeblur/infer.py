@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch import Tensor
 
 from flowdeblur.tiled import TiledNet
+from flowdeblur.utils.cli import user_errors
 from flowdeblur.video.reader import FolderReader, VideoReader, open_reader
 from flowdeblur.video.stream import sliding_windows
 from flowdeblur.video.writer import FolderWriter, VideoWriter, check_output, open_writer
@@ -109,7 +110,8 @@ def to_uint8(frame: Tensor) -> np.ndarray:
 
 @hydra.main(version_base="1.3", config_path="../../conf", config_name="infer")
 def main(cfg: DictConfig) -> None:
-    infer(cfg)
+    with user_errors("flowdeblur.infer"):
+        infer(cfg)
 
 
 if __name__ == "__main__":

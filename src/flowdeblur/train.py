@@ -7,7 +7,6 @@ write ``metrics.json`` into the run dir, and return the metric a sweeper optimis
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import hydra
@@ -20,18 +19,21 @@ from flowdeblur.build import build_datamodule, build_module
 from flowdeblur.distributed.launch import check_launch
 from flowdeblur.distributed.process_group import teardown_process_group
 from flowdeblur.distributed.resume import resume_path
+from flowdeblur.utils.cli import user_errors
 from flowdeblur.utils.complexity import count_macs, count_parameters
 from flowdeblur.utils.io import write_json_atomic
 from flowdeblur.utils.job_status import mark_running, run_job
+from flowdeblur.utils.run_dir import check_run_dir
 from flowdeblur.utils.summary import print_summary
 from flowdeblur.utils.wandb_env import default_to_offline, finish_wandb_run
-from flowdeblur.utils.wandb_run import apply_sweep_identity, log_summary
+from flowdeblur.utils.wandb_run import apply_run_id, apply_sweep_identity, log_summary
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Run one experiment; returns the flat metrics also written to ``<run dir>/metrics.json``."""
     default_to_offline()
-    out_dir = Path(cfg.paths.output_dir)
+    out_dir = check_run_dir(cfg.paths.output_dir, cfg.get("min_free_mb", 0))
+    ckpt_path = resume_path(cfg.get("ckpt_path"), out_dir)
     mark_running(out_dir)
     pl.seed_everything(cfg.seed, workers=True)
     datamodule = build_datamodule(cfg)
@@ -40,12 +42,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     summary = model_summary(module, cfg)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     apply_sweep_identity(cfg)
+    apply_run_id(cfg, out_dir)
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
     for logger in trainer.loggers:
         logger.log_hyperparams(summary)
     start = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path(cfg.get("ckpt_path"), out_dir))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     summary["time/train_s"] = time.perf_counter() - start
     results = dict(summary)
     if not trainer.fast_dev_run:
@@ -83,8 +86,9 @@ def model_summary(module: pl.LightningModule, cfg: DictConfig) -> dict[str, Any]
 @hydra.main(version_base="1.3", config_path="../../conf", config_name="train")
 def main(cfg: DictConfig) -> float:
     """Hydra entry point; returns ``cfg.optimized_metric`` for sweepers."""
-    check_launch(cfg.trainer)
-    results = run_job(train, cfg)
+    with user_errors("flowdeblur.train"):
+        check_launch(cfg.trainer)
+        results = run_job(train, cfg)
     return float(results.get(cfg.optimized_metric, float("nan")))
 
 

@@ -7,6 +7,8 @@ from collections.abc import Callable
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader, Dataset
 
+from flowdeblur.data.indexed import IndexedErrors
+
 DatasetFactory = Callable[[], Dataset]
 
 
@@ -17,6 +19,9 @@ class DataModule(pl.LightningDataModule):
     evaluation stays exact because the metrics drop the sampler's padded duplicates (see
     :mod:`flowdeblur.metrics.aggregate`). Data sets with ``set_epoch(epoch)`` get the epoch before each training
     epoch (see :class:`~flowdeblur.callbacks.epoch.DatasetEpoch`), so synthetic training samples change every epoch.
+
+    Every data set is wrapped in :class:`~flowdeblur.data.indexed.IndexedErrors`: a failing sample names its split
+    and index, also from inside a loader worker.
 
     Args:
         train, val, test: zero-argument data-set factories (Hydra ``_partial_``), or None where a split is absent.
@@ -46,7 +51,7 @@ class DataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         for split, factory in self.factories.items():
             if factory is not None and split not in self.datasets:
-                self.datasets[split] = factory()
+                self.datasets[split] = IndexedErrors(factory(), split)
 
     def dataset(self, split: str) -> Dataset:
         """The built data set of ``split``; a clear error if the config has none."""

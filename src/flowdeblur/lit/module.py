@@ -13,6 +13,7 @@ the mask's regions, ``<stage>/epe`` end-point error of the finest flow against g
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -26,6 +27,8 @@ from flowdeblur.losses.reconstruction import DeblurLoss
 from flowdeblur.metrics.flow import end_point_error
 from flowdeblur.network import FlowDeblurNet, NetOutput
 
+log = logging.getLogger(__name__)
+NONFINITE_MODES = ("skip", "stop")
 OptimizerFactory = Callable[[Iterator[nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
 
@@ -47,6 +50,9 @@ class FlowDeblurModule(pl.LightningModule):
             branch learns only from its self-supervised warping losses).
         lpips_metric: also report LPIPS in val/test (when weights are available).
         config: the resolved experiment config, stored in checkpoints so that they rebuild themselves.
+        nonfinite: a non-finite loss or gradient ``skip``s that optimisation step (its gradients are dropped, so
+            parameters and optimizer moments stay as they were; a warning names the step and batch) or
+            ``stop``s the run with ``FloatingPointError``.
     """
 
     def __init__(
@@ -58,8 +64,13 @@ class FlowDeblurModule(pl.LightningModule):
         flow_supervised_weight: float = 0.0,
         lpips_metric: bool = False,
         config: dict[str, Any] | None = None,
+        nonfinite: str = "skip",
     ) -> None:
         super().__init__()
+        if nonfinite not in NONFINITE_MODES:
+            raise ValueError(f"nonfinite: expected one of {list(NONFINITE_MODES)}, got '{nonfinite}'")
+        self.nonfinite = nonfinite
+        self._skip_step = False
         self.save_hyperparameters({"config": config or {}})
         self.net = net
         self.loss = loss
@@ -91,10 +102,30 @@ class FlowDeblurModule(pl.LightningModule):
                 out.motion.flows, batch["flow"]
             ).mean()
         loss = torch.stack(list(terms.values())).sum()
+        self._skip_step = not bool(torch.isfinite(loss))
+        if self._skip_step:
+            self._nonfinite(f"non-finite loss {loss.item()} at step {self.global_step}, batch {batch_idx}")
         batch_size = batch["blurry"].shape[0]
         self.log("train/loss", loss, prog_bar=True, batch_size=batch_size)
         self.log_dict({f"train/{k}": v for k, v in terms.items()}, batch_size=batch_size)
         return loss
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Drop every gradient of a step whose loss or gradients are non-finite: the optimizer then skips it."""
+        grads = [p.grad for p in self.parameters() if p.grad is not None]
+        if not self._skip_step and (not grads or bool(torch.stack([g.isfinite().all() for g in grads]).all())):
+            return
+        if not self._skip_step:
+            batch_idx = self.trainer.fit_loop.epoch_loop.batch_idx
+            self._nonfinite(f"non-finite gradient at step {self.global_step}, batch {batch_idx}")
+        self._skip_step = False
+        for param in self.parameters():
+            param.grad = None
+
+    def _nonfinite(self, what: str) -> None:
+        if self.nonfinite == "stop":
+            raise FloatingPointError(f"{what}; stopping (nonfinite=stop)")
+        log.warning("%s; skipping this optimisation step (nonfinite=skip)", what)
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         self._evaluate(batch, "val")

@@ -63,7 +63,10 @@ def run_job(job: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> dic
     try:
         return job(cfg)
     except BaseException as err:
-        record_failure(out_dir, err, time.perf_counter() - start)
+        try:
+            record_failure(out_dir, err, time.perf_counter() - start)
+        except OSError as write_error:  # e.g. the run dir itself is unwritable: report the original error
+            log.error("could not record the failure in %s: %s", out_dir / "metrics.json", write_error)
         finish_wandb_run(exit_code=1)
         if not (isinstance(err, Exception) and is_multirun()):
             raise

@@ -4,6 +4,9 @@ In a multirun every job's W&B run gets the same group, ``<sweep name>-<sweep dir
 ``sweep`` or ``hparams_search`` option, else ``multirun``), tags ``[<sweep name>, *<job overrides>]`` and,
 unless one is configured, the name ``<job num>: <overrides>``. Filter a sweep in the W&B UI by group; group by
 a tag.
+
+Every run keeps its W&B run id in ``<run dir>/wandb_run_id``: a training resumed in that run dir
+(``ckpt_path=last``) continues the same W&B run, online or offline.
 """
 
 from __future__ import annotations
@@ -11,15 +14,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 from pytorch_lightning.loggers import Logger, WandbLogger
 
+from flowdeblur.utils.io import write_text_atomic
 from flowdeblur.utils.job_status import is_multirun, job_overrides
 
 MAX_TAG_LEN = 64  # W&B's limit
 SWEEP_GROUPS = ("sweep", "hparams_search")
+RUN_ID_FILE = "wandb_run_id"
 
 
 def sweep_identity() -> dict[str, Any] | None:
@@ -50,6 +56,25 @@ def apply_sweep_identity(cfg: DictConfig) -> None:
             node.group = node.get("group") or identity["group"]
             node.tags = [*(node.get("tags") or []), *identity["tags"]]
             node.name = node.get("name") or identity["name"]
+
+
+def apply_run_id(cfg: DictConfig, out_dir: Path) -> str | None:
+    """Give every configured ``WandbLogger`` the run dir's W&B run id (made and stored on the first start) and
+    ``resume="allow"``, in place; returns the id, or None without a W&B logger."""
+    nodes = [node for node in (cfg.get("logger") or {}).values()
+             if node is not None and str(node.get("_target_", "")).endswith("WandbLogger")]
+    if not nodes:
+        return None
+    id_file = out_dir / RUN_ID_FILE
+    run_id = id_file.read_text().strip() if id_file.is_file() else ""
+    if not run_id:
+        run_id = uuid4().hex[:12]
+        write_text_atomic(id_file, run_id + "\n")
+    for node in nodes:
+        with open_dict(node):
+            node.id = node.get("id") or run_id
+            node.resume = node.get("resume") or "allow"
+    return run_id
 
 
 def log_summary(loggers: Iterable[Logger], results: Mapping[str, Any]) -> None:

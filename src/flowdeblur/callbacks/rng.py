@@ -1,0 +1,40 @@
+"""Random-number generator states carried in checkpoints, so that a resumed run draws what an uninterrupted one
+would have drawn (data order, augmentations, dropout)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+
+
+class RngState(pl.Callback):
+    """Saves the torch (CPU and CUDA), numpy and python generator states in the checkpoint; restores them on resume.
+
+    States are stored as tensors and plain containers, so checkpoints stay loadable with ``weights_only=True``.
+    """
+
+    def state_dict(self) -> dict[str, Any]:
+        name, keys, pos, has_gauss, cached = np.random.get_state()
+        state = {
+            "torch": torch.get_rng_state(),
+            "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                      "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+            "python": random.getstate(),
+        }
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        torch.set_rng_state(state_dict["torch"])
+        numpy = state_dict["numpy"]
+        keys = numpy["keys"].numpy().astype(np.uint32)
+        np.random.set_state((numpy["name"], keys, numpy["pos"], numpy["has_gauss"], numpy["cached_gaussian"]))
+        version, internal, gauss = state_dict["python"]
+        random.setstate((version, tuple(internal), gauss))
+        if "cuda" in state_dict and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state_dict["cuda"])

@@ -1,0 +1,78 @@
+"""Checkpoints are written atomically, corrupt ones give a clear error, pickled code is never run."""
+
+from __future__ import annotations
+
+import builtins
+from pathlib import Path
+
+import pytest
+import torch
+
+from flowdeblur.checkpoint import CheckpointError, load_checkpoint
+from flowdeblur.checkpoint_io import AtomicCheckpointIO
+from flowdeblur.config import compose_config
+from tests.helpers import TINY
+
+
+class Crafted:
+    """Unpickling it with code execution enabled would create ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return builtins.open, (str(self.path), "w")
+
+
+def malicious_checkpoint(path: Path, marker: Path) -> Path:
+    """A checkpoint-shaped file whose pickle would create ``marker`` if it were executed."""
+    torch.save({"state_dict": {"net.x": torch.zeros(1)}, "hyper_parameters": {"config": {}}, "x": Crafted(marker)},
+               path)
+    return path
+
+
+def test_save_replaces_the_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    io = AtomicCheckpointIO()
+    path = tmp_path / "checkpoints" / "last.ckpt"
+    io.save_checkpoint({"state_dict": {"w": torch.ones(2)}}, path)
+    io.save_checkpoint({"state_dict": {"w": torch.full((2,), 2.0)}}, path)
+    assert torch.equal(io.load_checkpoint(path)["state_dict"]["w"], torch.full((2,), 2.0))
+    assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]
+
+
+def test_interrupted_save_keeps_the_previous_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    io = AtomicCheckpointIO()
+    path = tmp_path / "last.ckpt"
+    io.save_checkpoint({"state_dict": {"w": torch.ones(2)}}, path)
+
+    def die_half_way(obj: object, f: object) -> None:
+        f.write(b"PK\x03\x04 half a checkpoint")  # type: ignore[attr-defined]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", die_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        io.save_checkpoint({"state_dict": {"w": torch.zeros(2)}}, path)
+    assert torch.equal(load_checkpoint(path)["state_dict"]["w"], torch.ones(2))
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
+
+
+def test_trainer_configs_use_the_atomic_plugin() -> None:
+    for trainer in ("cpu", "gpu", "ddp", "ddp_cpu"):
+        plugins = compose_config([*TINY, f"trainer={trainer}"]).trainer.plugins
+        assert [p._target_ for p in plugins] == ["flowdeblur.checkpoint_io.AtomicCheckpointIO"]
+
+
+def test_truncated_checkpoint_error_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "last.ckpt"
+    torch.save({"state_dict": {"w": torch.ones(1000)}}, path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(CheckpointError, match=rf"'{path}' is not a readable checkpoint"):
+        AtomicCheckpointIO().load_checkpoint(path)
+
+
+def test_pickled_code_is_refused_not_run(tmp_path: Path) -> None:
+    marker = tmp_path / "executed"
+    path = malicious_checkpoint(tmp_path / "evil.ckpt", marker)
+    with pytest.raises(CheckpointError, match=rf"'{path}' holds objects other than tensors.*Unsupported global"):
+        AtomicCheckpointIO().load_checkpoint(path)
+    assert not marker.exists()

@@ -21,11 +21,23 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     Raises:
         CheckpointError: naming the file and what was expected.
     """
+    ckpt = read_weights_only(path)
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+        raise CheckpointError(f"ckpt_path: '{path}' has no 'state_dict'; expected a flowdeblur training checkpoint")
+    return ckpt
+
+
+def read_weights_only(path: str | Path) -> Any:
+    """Any ``torch.save`` file holding only tensors and plain containers, on the CPU.
+
+    Raises:
+        CheckpointError: the file is missing, corrupt, or holds other objects.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"ckpt_path: no checkpoint file at '{path}'")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         raise CheckpointError(
             f"ckpt_path: '{path}' holds objects other than tensors and plain containers; refusing to load it "
@@ -35,9 +47,6 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(
             f"ckpt_path: '{path}' is not a readable checkpoint (corrupt or truncated?): {err}"
         ) from err
-    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
-        raise CheckpointError(f"ckpt_path: '{path}' has no 'state_dict'; expected a flowdeblur training checkpoint")
-    return ckpt
 
 
 def _unpickling_detail(err: pickle.UnpicklingError) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
-from flowdeblur.checkpoint import load_checkpoint
+from flowdeblur.checkpoint import read_weights_only
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -41,8 +41,11 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
     def load_checkpoint(self, path: Any, map_location: Any | None = None, weights_only: bool | None = None
                         ) -> dict[str, Any]:
-        """The checkpoint on the CPU (Lightning moves states to the device); raises CheckpointError naming the file."""
-        return load_checkpoint(path)
+        """The file's content on the CPU (Lightning moves states to the device); raises CheckpointError naming the file.
+
+        Not only training checkpoints: DDP launchers also pass weights between processes through this.
+        """
+        return read_weights_only(path)
 
 
 def _umask() -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 from pathlib import Path
 
 import pytest
@@ -12,23 +11,7 @@ from flowdeblur.checkpoint import CheckpointError, load_checkpoint
 from flowdeblur.checkpoint_io import AtomicCheckpointIO
 from flowdeblur.config import compose_config
 from tests.helpers import TINY
-
-
-class Crafted:
-    """Unpickling it with code execution enabled would create ``path``."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __reduce__(self) -> tuple[object, tuple[str, str]]:
-        return builtins.open, (str(self.path), "w")
-
-
-def malicious_checkpoint(path: Path, marker: Path) -> Path:
-    """A checkpoint-shaped file whose pickle would create ``marker`` if it were executed."""
-    torch.save({"state_dict": {"net.x": torch.zeros(1)}, "hyper_parameters": {"config": {}}, "x": Crafted(marker)},
-               path)
-    return path
+from tests.reliability.tiny import malicious_checkpoint
 
 
 def test_save_replaces_the_file_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -76,3 +59,10 @@ def test_pickled_code_is_refused_not_run(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match=rf"'{path}' holds objects other than tensors.*Unsupported global"):
         AtomicCheckpointIO().load_checkpoint(path)
     assert not marker.exists()
+
+
+def test_plain_weight_files_load_too(tmp_path: Path) -> None:
+    """DDP launchers hand the trained weights back to the main process as a bare state_dict file."""
+    io = AtomicCheckpointIO()
+    io.save_checkpoint({"net.w": torch.ones(3)}, tmp_path / ".temp.ckpt")
+    assert torch.equal(io.load_checkpoint(tmp_path / ".temp.ckpt")["net.w"], torch.ones(3))

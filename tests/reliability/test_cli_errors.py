@@ -9,16 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.distributed.runner import Finished, run_entry
-from tests.reliability.test_checkpoint_files import malicious_checkpoint
-
-
-def assert_user_error(done: Finished, prog: str, *expected: str) -> None:
-    assert done.returncode == 2, done.output[-3000:]
-    assert "Traceback" not in done.output, done.output[-3000:]
-    line = next(line for line in done.output.splitlines() if line.startswith(f"{prog}: error:"))
-    for text in expected:
-        assert text in line, line
+from tests.distributed.runner import run_entry
+from tests.reliability.tiny import assert_user_error, malicious_checkpoint
 
 
 @pytest.fixture

@@ -6,15 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.distributed.runner import run_entry
-from tests.reliability.test_checkpoint_files import malicious_checkpoint
-from tests.reliability.test_cli_errors import assert_user_error
-from tests.reliability.tiny import RELIABLE_RUN
+from tests.distributed.runner import Finished, run_entry
+from tests.reliability.tiny import RELIABLE_RUN, assert_user_error, malicious_checkpoint
 
 PROG = "flowdeblur.train"
 
 
-def train(tmp_path: Path, *overrides: str):  # noqa: ANN201 - tests.distributed.runner.Finished
+def train(tmp_path: Path, *overrides: str) -> Finished:
     return run_entry(PROG, [*RELIABLE_RUN, "trainer.max_steps=1", f"hydra.run.dir={tmp_path / 'run'}", *overrides],
                      timeout=60)
 

@@ -1,11 +1,15 @@
-"""The smallest training set-up for reliability tests: deterministic, full precision, one step per epoch."""
+"""Reliability-test helpers: the smallest deterministic training set-up, a crash, a malicious checkpoint, and the
+expected form of a user error."""
 
 from __future__ import annotations
+
+import builtins
+from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
 
-from tests.distributed.runner import TINY_RUN
+from tests.distributed.runner import TINY_RUN, Finished
 
 # One training batch per epoch, so every epoch ends with a validation and a fresh checkpoints/last.ckpt.
 RELIABLE_RUN = [
@@ -51,3 +55,29 @@ def assert_same_states(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=1e-6, atol=1e-7, msg=key)
+
+
+class Crafted:
+    """Unpickling it with code execution enabled would create ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return builtins.open, (str(self.path), "w")
+
+
+def malicious_checkpoint(path: Path, marker: Path) -> Path:
+    """A checkpoint-shaped file whose pickle would create ``marker`` if it were executed."""
+    torch.save({"state_dict": {"net.x": torch.zeros(1)}, "hyper_parameters": {"config": {}}, "x": Crafted(marker)},
+               path)
+    return path
+
+
+def assert_user_error(done: Finished, prog: str, *expected: str) -> None:
+    """Exit status 2, no traceback, and one `<prog>: error:` line containing every ``expected`` text."""
+    assert done.returncode == 2, done.output[-3000:]
+    assert "Traceback" not in done.output, done.output[-3000:]
+    line = next(line for line in done.output.splitlines() if line.startswith(f"{prog}: error:"))
+    for text in expected:
+        assert text in line, line

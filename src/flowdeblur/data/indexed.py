@@ -25,7 +25,7 @@ class IndexedErrors(Dataset):
     def __getitem__(self, index: int) -> Any:
         try:
             return self.dataset[index]
-        except IndexError:
+        except IndexError:  # out of range: the sequence protocol, not a broken sample
             raise
         except Exception as err:
             raise SampleError(f"data.{self.split}: sample {index} of {type(self.dataset).__name__} failed: "

@@ -19,6 +19,7 @@ from uuid import uuid4
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 from pytorch_lightning.loggers import Logger, WandbLogger
+from pytorch_lightning.utilities import rank_zero_only
 
 from flowdeblur.utils.io import write_text_atomic
 from flowdeblur.utils.job_status import is_multirun, job_overrides
@@ -67,6 +68,8 @@ def apply_run_id(cfg: DictConfig, out_dir: Path) -> str | None:
         return None
     id_file = out_dir / RUN_ID_FILE
     run_id = id_file.read_text().strip() if id_file.is_file() else ""
+    if not run_id and rank_zero_only.rank != 0:  # only rank 0 logs to W&B; it writes the id
+        return None
     if not run_id:
         run_id = uuid4().hex[:12]
         write_text_atomic(id_file, run_id + "\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from flowdeblur.flow.base import neighbour_indices
 from flowdeblur.layers.base import ConditionedLayer, WeightSpec
 
 
@@ -32,6 +33,5 @@ class Deblurrer(nn.Module):
 
 def window_first(frames: Tensor, target: int) -> Tensor:
     """(B, T, 3, H, W) -> (B, 3T, H, W) with the target frame first, then its neighbours in window order."""
-    order = [target] + [j for j in range(frames.shape[1]) if j != target]
     b, t, c, h, w = frames.shape
-    return frames[:, order].reshape(b, t * c, h, w)
+    return frames[:, [target, *neighbour_indices(t, target)]].reshape(b, t * c, h, w)

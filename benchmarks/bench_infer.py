@@ -63,7 +63,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     from flowdeblur.tiled import TiledNet
 
     torch.set_num_threads(args.threads)
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(ROOT / "src" / "flowdeblur" / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=list(args.override))
     torch.manual_seed(0)
     net = build_net(cfg.model).eval().to(memory_format=torch.channels_last)

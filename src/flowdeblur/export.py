@@ -27,7 +27,7 @@ def export(ckpt_path: str | Path, out: str | Path, overwrite: bool = False) -> P
     return save_export(out, net.state_dict(), config)
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="export")
+@hydra.main(version_base="1.3", config_path="conf", config_name="export")
 def main(cfg: DictConfig) -> None:
     with user_errors("flowdeblur.export"):
         path = export(cfg.ckpt_path, cfg.out, cfg.overwrite)

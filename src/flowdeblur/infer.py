@@ -108,7 +108,7 @@ def to_uint8(frame: Tensor) -> np.ndarray:
     return frame.clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).contiguous().numpy()
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="infer")
+@hydra.main(version_base="1.3", config_path="conf", config_name="infer")
 def main(cfg: DictConfig) -> None:
     with user_errors("flowdeblur.infer"):
         infer(cfg)

@@ -83,7 +83,7 @@ def model_summary(module: pl.LightningModule, cfg: DictConfig) -> dict[str, Any]
     return summary
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="train")
+@hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float:
     """Hydra entry point; returns ``cfg.optimized_metric`` for sweepers."""
     with user_errors("flowdeblur.train"):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "data" / "synthetic.yaml"
+from flowdeblur.config import CONF_DIR
+
+CONF = CONF_DIR / "data" / "synthetic.yaml"
 
 
 def test_default_val_input_psnr_is_gopro_like() -> None:

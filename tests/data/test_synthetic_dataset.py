@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import matplotlib.image
 import pytest
 import torch
@@ -11,10 +9,11 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 
+from flowdeblur.config import CONF_DIR
 from flowdeblur.data.preview import save_preview
 from flowdeblur.data.synthetic import SyntheticBlurClips
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "data"
+CONF = CONF_DIR / "data"
 
 
 def tiny(split: str = "train", **kwargs: object) -> SyntheticBlurClips:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import torch
@@ -12,6 +11,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import Tensor
 
+from flowdeblur.config import CONF_DIR
 from flowdeblur.flow.base import FlowBackbone, MotionFeatures
 from flowdeblur.flow.dis import DISFlow
 from flowdeblur.flow.pwc import PWCFlow
@@ -30,7 +30,7 @@ FACTORIES: dict[str, Callable[[int], FlowBackbone]] = {
 LEARNED = ("pyramid", "pwc")
 WITH_PARAMETERS = ("pyramid", "pwc", "dis")
 WINDOWS = [(2, 0), (2, 1), (3, 0), (3, 1), (3, 2), (5, 0), (5, 2), (5, 4)]
-CONFIG_DIR = Path(__file__).parents[2] / "conf" / "model" / "flow"
+CONFIG_DIR = CONF_DIR / "model" / "flow"
 
 
 def build(name: str, num_frames: int, seed: int = 0) -> FlowBackbone:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +10,9 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-CONF = Path(__file__).parents[2] / "conf" / "model"
+from flowdeblur.config import CONF_DIR
+
+CONF = CONF_DIR / "model"
 PAIRS = {"spatial_rnn": "rnn_gates", "filter_adaptive_conv": "filters", "dynamic_conv": "kernels"}
 CLASSES = {
     "spatial_rnn": "SpatialRNN", "filter_adaptive_conv": "FilterAdaptiveConv", "dynamic_conv": "DynamicConv",

@@ -1,1 +1,1 @@
-"""Hydra plugin of flowdeblur: a resumable Optuna sweeper (``conf/hparams_search/optuna.yaml``)."""
+"""Hydra plugin of flowdeblur: a resumable Optuna sweeper (``src/flowdeblur/conf/hparams_search/optuna.yaml``)."""

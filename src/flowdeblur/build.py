@@ -14,13 +14,13 @@ from flowdeblur.throughput import tune_network
 
 
 def build_net(model_cfg: DictConfig) -> FlowDeblurNet:
-    """The network from the ``model`` config node (flow, head, layer, deblurrer, weight_source)."""
+    """The network from the ``model`` config node (flow, source, head, layer, deblurrer)."""
     return FlowDeblurNet(
         flow=instantiate(model_cfg.flow),
         deblurrer=instantiate(model_cfg.deblurrer),
+        source=instantiate(model_cfg.source),
         layer=instantiate(model_cfg.layer) if model_cfg.get("layer") else None,
         head=instantiate(model_cfg.head) if model_cfg.get("head") else None,
-        weight_source=model_cfg.weight_source,
     )
 
 

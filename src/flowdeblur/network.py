@@ -1,12 +1,11 @@
-"""FlowDeblurNet: flow backbone -> weight heads -> deblurrer with conditioned layers.
+"""FlowDeblurNet: flow backbone -> weight source -> deblurrer with conditioned layers.
 
-The weight source of the conditioned layers is chosen by ``weight_source``:
-- ``flow``: a head per conditioned level fed with the backbone's motion features (the method);
-- ``static``: learned, input-independent weights of the same shape (:class:`~flowdeblur.heads.static.StaticWeights`);
-- ``content``: the same heads fed with image features of the target frame
-  (:class:`~flowdeblur.heads.content.ContentEncoder`) instead of motion.
-The backbone still runs (and learns from its warping losses) for every source, so the three variants differ only
-in what drives the conditioned layers.
+What drives the conditioned layers is the weight source (:mod:`flowdeblur.sources`, config group
+``model/source``): ``flow`` (the backbone's motion features through weight heads: the method), ``content`` (the
+same backbone and heads on T copies of the target frame: content, no motion) or ``static`` (learned,
+input-independent weights). Everything else is the same network, so variants differ only in what drives the
+conditioned layers; ``params/effective`` (:func:`flowdeblur.utils.complexity.effective_parameters`) measures
+what reaches the restored frame.
 """
 
 from __future__ import annotations
@@ -19,12 +18,8 @@ from torch import Tensor, nn
 
 from flowdeblur.deblurrers.base import Deblurrer
 from flowdeblur.flow.base import FlowBackbone, MotionFeatures, check_window
-from flowdeblur.heads.base import WeightHead
-from flowdeblur.heads.content import ContentEncoder
-from flowdeblur.heads.static import StaticWeights
 from flowdeblur.layers.base import ConditionedLayer, WeightSpec
-
-WEIGHT_SOURCES = ("flow", "static", "content")
+from flowdeblur.sources.base import HeadFactory, WeightSource
 
 
 @dataclass
@@ -37,49 +32,29 @@ class NetOutput:
 
 
 class FlowDeblurNet(nn.Module):
-    """Composes the three parts. Frames of any size are padded to the stride and the output cropped back.
+    """Composes the parts. Frames of any size are padded to the stride and the output cropped back.
 
     Args:
         flow: the flow backbone.
         deblurrer: factory ``deblurrer(layer=layer)`` of the encoder–decoder.
+        source: factory ``source(specs=..., channels=..., head=...)`` of the weight source.
         layer: factory ``layer(channels)`` of the conditioned layer, or None for a plain deblurrer.
         head: factory ``head(in_channels, spec)`` of the weight head (flow and content sources).
-        weight_source: ``flow``, ``static`` or ``content``.
     """
 
     def __init__(
         self,
         flow: FlowBackbone,
         deblurrer: Callable[..., Deblurrer],
+        source: Callable[..., WeightSource],
         layer: Callable[[int], ConditionedLayer] | None = None,
-        head: Callable[[int, WeightSpec], WeightHead] | None = None,
-        weight_source: str = "flow",
+        head: HeadFactory | None = None,
     ) -> None:
         super().__init__()
-        if weight_source not in WEIGHT_SOURCES:
-            raise ValueError(f"model.weight_source: expected one of {WEIGHT_SOURCES}, got '{weight_source}'")
         self.flow = flow
         self.deblurrer = deblurrer(layer=layer)
-        self.weight_source = weight_source
-        specs = self.deblurrer.weight_specs
-        missing = sorted(set(specs) - set(flow.levels))
-        if missing:
-            raise ValueError(
-                f"model: conditioned layers at levels {missing} but the flow backbone only gives motion "
-                f"features at levels {list(flow.levels)}"
-            )
-        self.heads = nn.ModuleDict()
-        self.static = nn.ModuleDict()
-        self.content: nn.Module | None = None
-        if specs and weight_source in ("flow", "content"):
-            if head is None:
-                raise ValueError(f"model.head: weight_source '{weight_source}' needs a weight head")
-            self.heads.update({str(level): head(flow.channels[level], spec) for level, spec in specs.items()})
-        if specs and weight_source == "static":
-            self.static.update({str(level): StaticWeights(spec) for level, spec in specs.items()})
-        if specs and weight_source == "content":
-            levels = sorted(specs)
-            self.content = ContentEncoder(levels, [flow.channels[level] for level in levels])
+        specs: dict[int, WeightSpec] = self.deblurrer.weight_specs
+        self.source = source(specs=specs, channels=flow.channels, head=head)
 
     @property
     def stride(self) -> int:
@@ -91,21 +66,10 @@ class FlowDeblurNet(nn.Module):
         check_window(frames, target)
         h, w = frames.shape[-2:]
         padded = pad_to_multiple(frames, self.stride)
-        motion = self.flow(padded, target)
-        weights = self.layer_weights(padded, target, motion)
+        motion = self.flow(self.source.backbone_window(padded, target), target)
+        weights = self.source(padded, target, motion)
         restored = self.deblurrer(padded, target, weights)
         return NetOutput(restored=restored[..., :h, :w], motion=motion, weights=weights)
-
-    def layer_weights(self, frames: Tensor, target: int, motion: MotionFeatures) -> dict[int, Tensor]:
-        """Level -> weights of that level's conditioned layer, from the configured source."""
-        b, _, _, h, w = frames.shape
-        if self.weight_source == "static":
-            return {int(k): src(b, h >> int(k), w >> int(k)) for k, src in self.static.items()}
-        if self.weight_source == "content":
-            features = self.content(frames[:, target])  # type: ignore[misc]
-        else:
-            features = motion.features
-        return {int(k): head(features[int(k)]) for k, head in self.heads.items()}
 
 
 def pad_to_multiple(frames: Tensor, multiple: int) -> Tensor:

@@ -20,7 +20,7 @@ from flowdeblur.distributed.launch import check_launch
 from flowdeblur.distributed.process_group import teardown_process_group
 from flowdeblur.distributed.resume import resume_path
 from flowdeblur.utils.cli import user_errors
-from flowdeblur.utils.complexity import count_macs, count_parameters
+from flowdeblur.utils.complexity import count_macs, count_parameters, effective_parameters
 from flowdeblur.utils.io import write_json_atomic
 from flowdeblur.utils.job_status import mark_running, run_job
 from flowdeblur.utils.run_dir import check_run_dir
@@ -77,6 +77,8 @@ def model_summary(module: pl.LightningModule, cfg: DictConfig) -> dict[str, Any]
     crop = cfg.data.val.get("crop", 256) if cfg.data.get("val") else 256
     height, width = (crop, crop) if isinstance(crop, int) else tuple(crop)
     summary: dict[str, Any] = {f"params/{k}": v for k, v in count_parameters(module.net).items()}
+    probe = max(64, 2 * module.net.stride)
+    summary["params/effective"] = effective_parameters(module.net, cfg.data.num_frames, probe, probe)
     summary["macs"] = count_macs(module.net, cfg.data.num_frames, height, width)
     summary["macs_resolution"] = f"{height}x{width}"
     summary["overrides"] = " ".join(HydraConfig.get().overrides.task) if HydraConfig.initialized() else ""

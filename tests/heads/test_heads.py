@@ -9,12 +9,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from flowdeblur.heads.content import ContentEncoder
 from flowdeblur.heads.filters import FiltersHead
 from flowdeblur.heads.kernels import KernelsHead
 from flowdeblur.heads.rnn_gates import RNNGatesHead
-from flowdeblur.heads.static import StaticWeights
 from flowdeblur.layers.base import WeightSpec
+from flowdeblur.sources.static import StaticWeights
 
 SPECS = {
     "gates": WeightSpec("gates", 16, per_pixel=True),
@@ -123,20 +122,3 @@ def test_static_weights_are_the_same_everywhere_and_gates_stay_in_range() -> Non
     assert torch.equal(gates, gates[:1, :, :1, :1].expand(2, 16, 4, 5))
     with pytest.raises(ValueError, match="unknown weight kind"):
         StaticWeights(WeightSpec("offsets", 8, per_pixel=True))
-
-
-@pytest.mark.parametrize(("levels", "channels"), [((1, 2, 3), (8, 12, 16)), ((2, 3), (5, 7)), ((1,), (4,))])
-def test_content_encoder_matches_the_motion_feature_layout(levels: tuple, channels: tuple) -> None:
-    torch.manual_seed(0)
-    encoder = ContentEncoder(levels, channels)
-    features = encoder(torch.rand(2, 3, 32, 48))
-    assert sorted(features) == list(levels)
-    for level, c in zip(levels, channels, strict=True):
-        assert features[level].shape == (2, c, 32 >> level, 48 >> level)
-        assert torch.isfinite(features[level]).all()
-
-
-def test_content_encoder_is_light_and_checks_levels() -> None:
-    assert sum(p.numel() for p in ContentEncoder((1, 2, 3), (32, 64, 96)).parameters()) < 250_000
-    with pytest.raises(ValueError, match="levels >= 1"):
-        ContentEncoder((0, 1), (4, 4))

@@ -1,7 +1,8 @@
 """Contract of every conditioned layer with every weight source that can drive it.
 
-Sources: the matching weight head fed with motion features (``flow``), the same head fed with
-:class:`ContentEncoder` features of an image (``content``), and :class:`StaticWeights` (``static``).
+Sources: the matching weight head fed with backbone features (``flow``; the ``content`` source feeds the same
+heads with features of a motion-free window, tested in ``tests/sources``), and :class:`StaticWeights`
+(``static``).
 Checked for each: output shape and finiteness, gradients reaching every learnable parameter, determinism
 under a seed, and a state_dict round trip.
 """
@@ -16,15 +17,14 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from flowdeblur.heads.content import ContentEncoder
 from flowdeblur.heads.filters import FiltersHead
 from flowdeblur.heads.kernels import KernelsHead
 from flowdeblur.heads.rnn_gates import RNNGatesHead
-from flowdeblur.heads.static import StaticWeights
 from flowdeblur.layers.base import ConditionedLayer, WeightSpec
 from flowdeblur.layers.dynamic_conv import DynamicConv
 from flowdeblur.layers.filter_adaptive_conv import FilterAdaptiveConv
 from flowdeblur.layers.spatial_rnn import SpatialRNN
+from flowdeblur.sources.static import StaticWeights
 
 CHANNELS, MOTION_CHANNELS, SIZE = 4, 6, 12
 
@@ -49,13 +49,13 @@ PAIRS = {
         lambda c: DynamicConv(c, kernel_size=1), lambda c, s: KernelsHead(c, s, num_experts=2)
     ),
 }
-SOURCES = ("flow", "content", "static")
+SOURCES = ("flow", "static")
 CASES = [(pair, source) for pair in PAIRS for source in SOURCES]
 IDS = [f"{pair}-{source}" for pair, source in CASES]
 
 
 class Conditioned(nn.Module):
-    """A conditioned layer and its weight source: (x, motion, image) -> y."""
+    """A conditioned layer and its weight source: (x, motion) -> y."""
 
     def __init__(self, pair: Pair, source: str) -> None:
         super().__init__()
@@ -64,16 +64,13 @@ class Conditioned(nn.Module):
         spec = self.layer.weight_spec
         self.static = StaticWeights(spec) if source == "static" else None
         self.head = pair.head(MOTION_CHANNELS, spec) if source != "static" else None
-        self.content = ContentEncoder([1], [MOTION_CHANNELS]) if source == "content" else None
 
-    def forward(self, x: Tensor, motion: Tensor, image: Tensor) -> Tensor:
+    def weights(self, x: Tensor, motion: Tensor) -> Tensor:
         b, _, h, w = x.shape
-        if self.static is not None:
-            weights = self.static(b, h, w)
-        else:
-            features = self.content(image)[1] if self.content is not None else motion
-            weights = self.head(features)
-        return self.layer(x, weights)
+        return self.static(b, h, w) if self.static is not None else self.head(motion)
+
+    def forward(self, x: Tensor, motion: Tensor) -> Tensor:
+        return self.layer(x, self.weights(x, motion))
 
 
 def build(pair: str, source: str, seed: int = 0) -> Conditioned:
@@ -81,19 +78,18 @@ def build(pair: str, source: str, seed: int = 0) -> Conditioned:
     return Conditioned(PAIRS[pair], source)
 
 
-def batch(seed: int = 1) -> tuple[Tensor, Tensor, Tensor]:
-    """x (2, C, S, S), motion features (2, C_m, S, S), image (2, 3, 2S, 2S) whose level-1 features are S×S."""
+def batch(seed: int = 1) -> tuple[Tensor, Tensor]:
+    """x (2, C, S, S), motion features (2, C_m, S, S)."""
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(2, CHANNELS, SIZE, SIZE, generator=generator)
     motion = torch.randn(2, MOTION_CHANNELS, SIZE, SIZE, generator=generator)
-    image = torch.rand(2, 3, 2 * SIZE, 2 * SIZE, generator=generator)
-    return x, motion, image
+    return x, motion
 
 
 @pytest.mark.parametrize(("pair", "source"), CASES, ids=IDS)
 def test_shape_and_finite(pair: str, source: str) -> None:
-    x, motion, image = batch()
-    y = build(pair, source)(x, motion, image)
+    x, motion = batch()
+    y = build(pair, source)(x, motion)
     assert y.shape == x.shape and y.dtype == x.dtype
     assert torch.isfinite(y).all()
 
@@ -101,20 +97,17 @@ def test_shape_and_finite(pair: str, source: str) -> None:
 @pytest.mark.parametrize(("pair", "source"), CASES, ids=IDS)
 def test_weights_have_the_declared_shape(pair: str, source: str) -> None:
     module = build(pair, source)
-    x, motion, image = batch()
+    x, motion = batch()
     spec = module.layer.weight_spec
-    if module.static is not None:
-        weights = module.static(2, SIZE, SIZE)
-    else:
-        weights = module.head(module.content(image)[1] if module.content is not None else motion)
+    weights = module.weights(x, motion)
     assert tuple(weights.shape) == spec.shape(2, SIZE, SIZE)
 
 
 @pytest.mark.parametrize(("pair", "source"), CASES, ids=IDS)
 def test_gradients_reach_every_parameter(pair: str, source: str) -> None:
     module = build(pair, source)
-    x, motion, image = batch()
-    y = module(x, motion, image)
+    x, motion = batch()
+    y = module(x, motion)
     (y * torch.randn(y.shape, generator=torch.Generator().manual_seed(2))).sum().backward()
     parameters = dict(module.named_parameters())
     assert parameters or pair.startswith("fac")
@@ -125,12 +118,12 @@ def test_gradients_reach_every_parameter(pair: str, source: str) -> None:
 
 @pytest.mark.parametrize(("pair", "source"), CASES, ids=IDS)
 def test_deterministic_under_seed(pair: str, source: str) -> None:
-    x, motion, image = batch()
+    x, motion = batch()
     first, second = build(pair, source), build(pair, source)
     with torch.no_grad():
-        out = first(x, motion, image)
-        assert torch.equal(out, second(x, motion, image))
-        assert torch.equal(out, first(x, motion, image))
+        out = first(x, motion)
+        assert torch.equal(out, second(x, motion))
+        assert torch.equal(out, first(x, motion))
 
 
 @pytest.mark.parametrize(("pair", "source"), CASES, ids=IDS)
@@ -140,14 +133,14 @@ def test_state_dict_round_trip(pair: str, source: str) -> None:
     with torch.no_grad():
         for parameter in source_module.parameters():
             parameter.add_(0.1 * torch.randn_like(parameter))
-    x, motion, image = batch()
+    x, motion = batch()
     with torch.no_grad():
-        expected = source_module(x, motion, image)
+        expected = source_module(x, motion)
         if any(True for _ in source_module.parameters()):
-            assert not torch.equal(copy(x, motion, image), expected)
+            assert not torch.equal(copy(x, motion), expected)
     buffer = io.BytesIO()
     torch.save(source_module.state_dict(), buffer)
     buffer.seek(0)
     copy.load_state_dict(torch.load(buffer))
     with torch.no_grad():
-        assert torch.equal(copy(x, motion, image), expected)
+        assert torch.equal(copy(x, motion), expected)

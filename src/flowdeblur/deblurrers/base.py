@@ -31,6 +31,19 @@ class Deblurrer(nn.Module):
         raise NotImplementedError
 
 
+INPUTS = ("target", "window")
+
+
+def deblurrer_input(frames: Tensor, target: int, mode: str) -> Tensor:
+    """(B, T, 3, H, W) -> the deblurring branch's input: (B, 3, H, W) target frame (``target``: motion reaches
+    the restoration only through the conditioned layers) or (B, 3T, H, W) target-first window (``window``)."""
+    if mode == "target":
+        return frames[:, target]
+    if mode == "window":
+        return window_first(frames, target)
+    raise ValueError(f"model.deblurrer.input: expected one of {list(INPUTS)}, got '{mode}'")
+
+
 def window_first(frames: Tensor, target: int) -> Tensor:
     """(B, T, 3, H, W) -> (B, 3T, H, W) with the target frame first, then its neighbours in window order."""
     b, t, c, h, w = frames.shape

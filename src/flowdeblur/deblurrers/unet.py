@@ -1,4 +1,4 @@
-"""U-Net deblurrer over the stacked window, with conditioned layers after chosen encoder stages."""
+"""U-Net deblurrer of the target frame (or the stacked window), with conditioned layers after encoder stages."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from flowdeblur.deblurrers.base import Deblurrer, window_first
+from flowdeblur.deblurrers.base import INPUTS, Deblurrer, deblurrer_input
 from flowdeblur.deblurrers.blocks import conv, stage
 from flowdeblur.layers.base import ConditionedLayer
 
@@ -15,7 +15,9 @@ from flowdeblur.layers.base import ConditionedLayer
 class UNetDeblurrer(Deblurrer):
     """Encoder–decoder with skips; output = target frame + predicted residual.
 
-    The encoder has a full-resolution stem and ``len(channels) - 1`` stride-2 stages (stage ``l`` works at
+    The stem sees the target frame only (``input="target"``, the published form: motion reaches the restoration
+    only through the conditioned layers) or the whole window stacked target first (``input="window"``). The
+    encoder has a full-resolution stem and ``len(channels) - 1`` stride-2 stages (stage ``l`` works at
     level ``l``, i.e. 1/2**l). A conditioned layer built by ``layer(channels)`` follows the stage of every level
     in ``conditioned_levels``.
 
@@ -25,6 +27,7 @@ class UNetDeblurrer(Deblurrer):
         blocks: residual blocks per stage (encoder and decoder).
         layer: factory of the conditioned layer, or None for a plain (unconditioned) U-Net.
         conditioned_levels: levels that get a conditioned layer (ignored when ``layer`` is None).
+        input: ``target`` or ``window`` (see above).
     """
 
     def __init__(
@@ -34,8 +37,11 @@ class UNetDeblurrer(Deblurrer):
         blocks: int = 2,
         layer: Callable[[int], ConditionedLayer] | None = None,
         conditioned_levels: Sequence[int] = (1, 2, 3),
+        input: str = "target",
     ) -> None:
         super().__init__()
+        if input not in INPUTS:
+            raise ValueError(f"model.deblurrer.input: expected one of {list(INPUTS)}, got '{input}'")
         channels = [int(c) for c in channels]
         depth = len(channels) - 1
         if depth < 1:
@@ -48,8 +54,9 @@ class UNetDeblurrer(Deblurrer):
                 f"(valid: 1..{depth})"
             )
         self.num_frames = int(num_frames)
+        self.input = input
         self.stride = 2**depth
-        self.stem = stage(3 * self.num_frames, channels[0], blocks)
+        self.stem = stage(3 * self.num_frames if input == "window" else 3, channels[0], blocks)
         self.down = nn.ModuleList(stage(channels[i], channels[i + 1], blocks, stride=2) for i in range(depth))
         self.conditioned = nn.ModuleDict({str(level): layer(channels[level]) for level in levels})  # type: ignore[misc]
         self.up = nn.ModuleList(conv(channels[i + 1], channels[i]) for i in reversed(range(depth)))
@@ -62,7 +69,7 @@ class UNetDeblurrer(Deblurrer):
         """(B, T, 3, H, W), target, level -> weights -> (B, 3, H, W); H, W multiples of ``stride``."""
         if frames.shape[1] != self.num_frames:
             raise ValueError(f"deblurrer built for T={self.num_frames} frames, got T={frames.shape[1]}")
-        x = self.stem(window_first(frames, target))
+        x = self.stem(deblurrer_input(frames, target, self.input))
         skips = [x]
         for level, down in enumerate(self.down, start=1):
             x = down(x)

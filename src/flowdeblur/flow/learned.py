@@ -20,8 +20,8 @@ class SelfSupervisedFlow(FlowBackbone):
 
     Args:
         levels, channels: see :class:`FlowBackbone`.
-        photometric_weight, smoothness_weight, level_weights, penalty, smoothness_alpha, occlusion_quantile:
-            see :class:`flowdeblur.losses.warping.WarpingLoss`.
+        photometric_weight, smoothness_weight, level_weights, penalty, smoothness_alpha, occlusion_quantile,
+        occlusion_start, occlusion_ramp: see :class:`flowdeblur.losses.warping.WarpingLoss`.
     """
 
     def __init__(
@@ -34,11 +34,13 @@ class SelfSupervisedFlow(FlowBackbone):
         penalty: str = "census",
         smoothness_alpha: float = 10.0,
         occlusion_quantile: float = 0.9,
+        occlusion_start: int = 0,
+        occlusion_ramp: int = 0,
     ) -> None:
         super().__init__(levels, channels)
         self.warping_loss = WarpingLoss(
             self.levels, photometric_weight, smoothness_weight, level_weights, penalty, smoothness_alpha,
-            occlusion_quantile,
+            occlusion_quantile, occlusion_start, occlusion_ramp,
         )
 
     def output(self, window: Tensor, features: dict[int, Tensor], flows: dict[int, Tensor]) -> MotionFeatures:

@@ -1,4 +1,13 @@
-"""The metrics of one evaluation stage (val or test), updated from a batch and a network output."""
+"""The metrics of one evaluation stage (val or test), updated from a batch and a network output.
+
+Per-frame metrics (averaged frame -> clip -> data set, :class:`~flowdeblur.metrics.aggregate.ClipAverage`):
+``psnr``, ``ssim`` (and ``*_input`` for the blurry frame), ``epe`` (finest flow vs ground truth), ``lpips``,
+``psnr_cdvd``/``ssim_cdvd``. Region metrics on synthetic data's motion mask, pooled over the split
+(:class:`~flowdeblur.metrics.pooled.PooledMean`): ``psnr_static``/``psnr_moving`` from the pooled MSE of the
+static/moving pixels, ``static_changed`` the fraction of static pixels changed by more than 1/255 (restored and
+``*_input``), ``epe_static``/``epe_moving`` the pooled end-point error. EPE is reported only when the backbone
+saw the real window (not for the content and static weight sources).
+"""
 
 from __future__ import annotations
 
@@ -6,24 +15,31 @@ import torch
 from torch import Tensor, nn
 
 from flowdeblur.metrics.aggregate import ClipAverage
-from flowdeblur.metrics.flow import end_point_error
-from flowdeblur.metrics.image import masked_psnr, psnr, ssim
+from flowdeblur.metrics.flow import end_point_error, end_point_error_map
+from flowdeblur.metrics.image import psnr, region_errors, ssim
+from flowdeblur.metrics.pooled import PooledMean, psnr_from_mse
 from flowdeblur.metrics.protocols import cdvd_metrics
 from flowdeblur.network import NetOutput
 
-NAMES = (
-    "psnr", "ssim", "psnr_input", "ssim_input",
-    "psnr_static", "psnr_moving", "psnr_static_input", "psnr_moving_input",
-    "epe", "lpips", "lpips_input", "psnr_cdvd", "ssim_cdvd",
-)
+NAMES = ("psnr", "ssim", "psnr_input", "ssim_input", "epe", "lpips", "lpips_input", "psnr_cdvd", "ssim_cdvd")
+REGIONS = ("static", "moving")
+# pooled name -> (numerator key, denominator key) of flowdeblur.metrics.image.region_errors
+POOLED = {
+    **{f"mse_{region}{suffix}": ("sse", "values") for region in REGIONS for suffix in ("", "_input")},
+    "static_changed": ("changed", "pixels"),
+    "static_changed_input": ("changed", "pixels"),
+    "epe_static": ("epe", "pixels"),
+    "epe_moving": ("epe", "pixels"),
+}
 
 
 class StageMetrics(nn.Module):
-    """One :class:`ClipAverage` per metric name; names without any value seen are left out of ``compute``."""
+    """Per-frame and pooled metrics; names without any value seen are left out of ``compute``."""
 
     def __init__(self, lpips: bool = False) -> None:
         super().__init__()
         self.averages = nn.ModuleDict({name: ClipAverage() for name in NAMES})
+        self.pooled = nn.ModuleDict({name: PooledMean() for name in POOLED})
         self.lpips: nn.Module | None = None
         if lpips:
             from flowdeblur.metrics.lpips import lpips_module_or_none
@@ -31,34 +47,59 @@ class StageMetrics(nn.Module):
             self.lpips = lpips_module_or_none()
 
     @torch.no_grad()
-    def update(self, batch: dict[str, Tensor], target: int, out: NetOutput) -> None:
-        """Per-frame values of the batch's target frames, keyed by clip and sample index."""
+    def update(self, batch: dict[str, Tensor], target: int, out: NetOutput, sees_motion: bool = True) -> None:
+        """Per-frame values and pooled sums of the batch's target frames, keyed by clip and sample index.
+
+        ``sees_motion``: whether the backbone's flows come from the real window (EPE is skipped otherwise).
+        """
         sharp = batch["sharp"][:, target]
         blurry = batch["blurry"][:, target]
         restored = out.restored.float()
+        index = batch["index"]
         values = {"psnr": psnr(restored, sharp), "ssim": ssim(restored, sharp),
                   "psnr_input": psnr(blurry, sharp), "ssim_input": ssim(blurry, sharp)}
         if "mask" in batch:
-            moving = batch["mask"].float()
-            for region, mask in (("static", 1.0 - moving), ("moving", moving)):
-                values[f"psnr_{region}"] = masked_psnr(restored, sharp, mask)
-                values[f"psnr_{region}_input"] = masked_psnr(blurry, sharp, mask)
+            self._update_regions(batch, restored, blurry, sharp, out if sees_motion else None)
         if "sequence_length" in batch:
             values.update(cdvd_metrics(restored, sharp, batch["frame"], batch["sequence_length"]))
-        if "flow" in batch:
+        if "flow" in batch and sees_motion:
             values["epe"] = end_point_error(out.motion.flows, batch["flow"])
         if self.lpips is not None:
             values["lpips"] = self.lpips(restored.clamp(0, 1), sharp)
             values["lpips_input"] = self.lpips(blurry, sharp)
         for name, value in values.items():
-            self.averages[name].update(value, batch["clip"], batch["index"])
+            self.averages[name].update(value, batch["clip"], index)
+
+    def _update_regions(self, batch: dict[str, Tensor], restored: Tensor, blurry: Tensor, sharp: Tensor,
+                        out: NetOutput | None) -> None:
+        """Pooled sums over the static (mask 0) and moving (mask 1) pixels."""
+        moving = batch["mask"].float()
+        index = batch["index"]
+        for region, mask in (("static", 1.0 - moving), ("moving", moving)):
+            for suffix, image in (("", restored), ("_input", blurry)):
+                sums = region_errors(image, sharp, mask)
+                self.pooled[f"mse_{region}{suffix}"].update(sums["sse"], sums["values"], index)
+                if region == "static":
+                    self.pooled[f"static_changed{suffix}"].update(sums["changed"], sums["pixels"], index)
+            if out is not None and "flow" in batch:
+                epe = end_point_error_map(out.motion.flows, batch["flow"])
+                pixels = mask.flatten(1).sum(1) * epe.shape[1]
+                self.pooled[f"epe_{region}"].update((epe * mask).flatten(1).sum(1), pixels, index)
 
     def compute(self) -> dict[str, Tensor]:
-        """Metric name -> data-set average, for every metric that received values."""
-        return {name: avg.compute() for name, avg in self.averages.items() if avg.update_count > 0}
+        """Metric name -> data-set value, for every metric that received values (pooled MSEs as PSNR)."""
+        values = {name: avg.compute() for name, avg in self.averages.items() if avg.update_count > 0}
+        for name, pooled in self.pooled.items():
+            if pooled.update_count == 0:
+                continue
+            value = float(pooled.compute())
+            if name.startswith("mse_"):
+                name, value = name.replace("mse_", "psnr_"), psnr_from_mse(value)
+            values[name] = torch.tensor(value, dtype=torch.float32)
+        return values
 
     def per_clip(self) -> dict[str, dict[int, float]]:
-        """Metric name -> clip id -> mean over the clip's frames (of all processes under DDP)."""
+        """Per-frame metric name -> clip id -> mean over the clip's frames (of all processes under DDP)."""
         per_clip = {}
         for name, avg in self.averages.items():
             if avg.update_count > 0:
@@ -67,5 +108,5 @@ class StageMetrics(nn.Module):
         return per_clip
 
     def reset(self) -> None:
-        for avg in self.averages.values():
-            avg.reset()
+        for metric in [*self.averages.values(), *self.pooled.values()]:
+            metric.reset()

@@ -6,9 +6,10 @@ Batches are dicts from the data sets: ``blurry`` (B, T, 3, H, W) and ``target`` 
 
 Logged metric names (``<stage>`` is ``val`` or ``test``; all averaged frame -> clip -> data set):
 ``<stage>/psnr``, ``<stage>/ssim`` of the restored target, ``<stage>/psnr_input``, ``<stage>/ssim_input`` of the
-blurry target against the same sharp frame, ``<stage>/psnr_static``, ``<stage>/psnr_moving`` (and ``*_input``) on
-the mask's regions, ``<stage>/epe`` end-point error of the finest flow against ground truth, and
-``<stage>/lpips`` when LPIPS weights are available.
+blurry target against the same sharp frame, region metrics pooled over the split (``psnr_static``,
+``psnr_moving``, ``static_changed`` and their ``*_input``, ``epe_static``, ``epe_moving``), ``<stage>/epe``
+end-point error of the finest flow against ground truth, and ``<stage>/lpips`` when LPIPS weights are
+available; see :mod:`flowdeblur.lit.evaluation`.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ class FlowDeblurModule(pl.LightningModule):
     def _evaluate(self, batch: dict[str, Tensor], stage: str) -> None:
         target = self.batch_target(batch)
         out = self(batch["blurry"], target)
-        self.metrics[stage].update(batch, target, out)
+        self.metrics[stage].update(batch, target, out, sees_motion=self.net.source.sees_motion)
 
     def on_validation_epoch_end(self) -> None:
         self._log_stage("val")

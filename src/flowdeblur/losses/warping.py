@@ -13,8 +13,13 @@ Photometric penalty (``penalty``):
 
 Masking: out-of-frame samples (``valid`` of the warp) are excluded. Flow is one-directional (target ->
 neighbour), so forward-backward consistency is unavailable; occlusions are estimated from the photometric
-error itself: per sample and neighbour, valid pixels whose (detached) error is above its
-``occlusion_quantile`` are excluded as likely occluded. ``occlusion_quantile = 1`` keeps every valid pixel.
+error itself: per sample and neighbour, valid pixels whose (detached) error is above a quantile are excluded as
+likely occluded. Early in training the largest errors are the moving objects whose motion is not learned yet,
+so the quantile is annealed: 1 (nothing excluded) for the first ``occlusion_start`` training calls, then
+linearly down to ``occlusion_quantile`` over the next ``occlusion_ramp`` calls. ``occlusion_quantile = 1``
+keeps every valid pixel throughout.
+
+Precision: every term is computed in float32 whatever the autocast (images, flows, warps and penalties).
 
 Smoothness: first-order, ``|∂x flow| exp(-alpha |∂x I|) + |∂y flow| exp(-alpha |∂y I|)`` with ``I`` the
 target at the level (mean absolute gradient over RGB), so flow may change across image edges.
@@ -106,7 +111,13 @@ class WarpingLoss(nn.Module):
             to 1.
         penalty: photometric penalty, one of :data:`PENALTIES`.
         smoothness_alpha: edge sensitivity of the smoothness weights.
-        occlusion_quantile: per-sample error quantile above which pixels count as occluded (1 disables).
+        occlusion_quantile: per-sample error quantile above which pixels count as occluded once annealed
+            (1 disables).
+        occlusion_start: training calls with no occlusion masking.
+        occlusion_ramp: training calls over which the quantile then goes linearly from 1 to
+            ``occlusion_quantile``.
+
+    The number of training calls is a buffer (saved in checkpoints, so a resumed run continues the schedule).
     """
 
     def __init__(
@@ -118,6 +129,8 @@ class WarpingLoss(nn.Module):
         penalty: str = "census",
         smoothness_alpha: float = 10.0,
         occlusion_quantile: float = 0.9,
+        occlusion_start: int = 0,
+        occlusion_ramp: int = 0,
     ) -> None:
         super().__init__()
         if penalty not in PENALTIES:
@@ -133,20 +146,37 @@ class WarpingLoss(nn.Module):
         self.penalty = penalty
         self.smoothness_alpha = float(smoothness_alpha)
         self.occlusion_quantile = float(occlusion_quantile)
+        self.occlusion_start = int(occlusion_start)
+        self.occlusion_ramp = int(occlusion_ramp)
+        self.register_buffer("calls", torch.zeros((), dtype=torch.long))
+
+    def current_quantile(self) -> float:
+        """The occlusion quantile of the annealing schedule at the current number of training calls."""
+        done = int(self.calls) - self.occlusion_start
+        if done < 0:
+            return 1.0
+        fraction = 1.0 if self.occlusion_ramp <= 0 else min(1.0, done / self.occlusion_ramp)
+        return 1.0 + fraction * (self.occlusion_quantile - 1.0)
 
     def forward(self, window: Tensor, flows: dict[int, Tensor]) -> dict[str, Tensor]:
         """window (B, T, 3, H, W) target first, flows level -> (B, T-1, 2, H_l, W_l) -> weighted scalar terms
-        ``flow/photometric`` and ``flow/smoothness`` (those with a non-zero weight)."""
+        ``flow/photometric`` and ``flow/smoothness`` (those with a non-zero weight), float32."""
         b, t = window.shape[:2]
+        quantile = self.current_quantile()
+        if self.training:
+            self.calls += 1
         photometric, smoothness = [], []
-        for level, weight in self.level_weights.items():
-            images = area_downsample(window.flatten(0, 1), level).unflatten(0, (b, t))
-            if self.photometric_weight:
-                photometric.append(weight * photometric_loss(
-                    images[:, 0], images[:, 1:], flows[level], self.penalty, self.occlusion_quantile
-                ))
-            if self.smoothness_weight:
-                smoothness.append(weight * smoothness_loss(flows[level], images[:, 0], self.smoothness_alpha))
+        with torch.autocast(window.device.type, enabled=False):
+            window = window.float()
+            for level, weight in self.level_weights.items():
+                images = area_downsample(window.flatten(0, 1), level).unflatten(0, (b, t))
+                flow = flows[level].float()
+                if self.photometric_weight:
+                    photometric.append(weight * photometric_loss(
+                        images[:, 0], images[:, 1:], flow, self.penalty, quantile
+                    ))
+                if self.smoothness_weight:
+                    smoothness.append(weight * smoothness_loss(flow, images[:, 0], self.smoothness_alpha))
         terms = {}
         if photometric:
             terms["flow/photometric"] = self.photometric_weight * torch.stack(photometric).sum()

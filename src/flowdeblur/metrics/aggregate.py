@@ -2,7 +2,7 @@
 
 Every update carries the per-frame values, the clip (sequence) id of each frame and a unique sample index.
 ``compute`` gathers all ranks' entries, drops duplicate sample indices (the padding a distributed sampler adds),
-drops NaN values (e.g. a region metric on a frame without that region), averages the frames of each clip, then
+drops NaN values (a metric that does not apply to that frame), averages the frames of each clip, then
 averages the clips. So a distributed evaluation equals a single-process one exactly.
 """
 
@@ -32,17 +32,17 @@ class ClipAverage(Metric):
         self.indices.append(indices.detach().long().reshape(-1))
 
     def _entries(self) -> tuple[Tensor, Tensor]:
-        """Deduplicated, finite (values, clips)."""
+        """Deduplicated (values, clips) without NaN; an infinite value is kept (and shows in the mean)."""
         values, clips, indices = (dim_zero_cat(s) for s in (self.values, self.clips, self.indices))
         order = torch.argsort(indices, stable=True)
         values, clips, indices = values[order], clips[order], indices[order]
         first = torch.ones_like(indices, dtype=torch.bool)
         first[1:] = indices[1:] != indices[:-1]
-        keep = first & torch.isfinite(values)
+        keep = first & ~torch.isnan(values)
         return values[keep], clips[keep]
 
     def per_clip(self) -> dict[int, float]:
-        """Clip id -> mean over that clip's frames (only clips with at least one finite value)."""
+        """Clip id -> mean over that clip's frames (only clips with at least one non-NaN value)."""
         if len(self.values) == 0:  # a list of updates; one concatenated tensor after a distributed sync
             return {}
         values, clips = self._entries()
@@ -52,7 +52,7 @@ class ClipAverage(Metric):
         return {int(i): float(s / c) for i, s, c in zip(ids, sums, counts, strict=True)}
 
     def compute(self) -> Tensor:
-        """Scalar mean over clips; NaN when nothing finite was seen."""
+        """Scalar mean over clips; NaN when no value was seen."""
         means = list(self.per_clip().values())
         if not means:
             return torch.tensor(float("nan"))

@@ -2,7 +2,9 @@
 
 Conventions (pinned by reference tests against scikit-image):
 - Inputs are RGB (B, 3, H, W) in [0, 1]; ``data_range = 1``; no border crop, no Y-channel conversion.
-- PSNR is computed per image (MSE over that image's C·H·W values), never from a dataset-wide MSE.
+- PSNR is computed per image (MSE over that image's C·H·W values); an exact match has no finite PSNR and is
+  reported as the stated cap :data:`PSNR_CAP_DB` (so it is averaged in, never dropped). Region metrics (static /
+  moving pixels) are the exception: they pool the MSE over the whole split (:mod:`flowdeblur.metrics.pooled`).
 - SSIM is the Gaussian-window SSIM of Wang et al.: 11×11 window, sigma 1.5, K1 = 0.01, K2 = 0.03, computed per
   channel and averaged over channels and over the valid (unpadded) window positions — equal to
   ``skimage.metrics.structural_similarity(..., gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
@@ -16,12 +18,16 @@ import torch
 from torch import Tensor
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
+# PSNR reported for an exact match (the MSE is 0): a stated cap, never an infinite or dropped value.
+PSNR_CAP_DB = 100.0
+
 
 def psnr(preds: Tensor, target: Tensor) -> Tensor:
-    """(B, 3, H, W), (B, 3, H, W) in [0, 1] -> (B,) PSNR in dB per image."""
-    return peak_signal_noise_ratio(
+    """(B, 3, H, W), (B, 3, H, W) in [0, 1] -> (B,) PSNR in dB per image, at most :data:`PSNR_CAP_DB`."""
+    value = peak_signal_noise_ratio(
         preds.float().clamp(0, 1), target.float(), data_range=1.0, reduction="none", dim=(1, 2, 3)
     )
+    return value.clamp(max=PSNR_CAP_DB)
 
 
 def ssim(preds: Tensor, target: Tensor) -> Tensor:
@@ -39,13 +45,18 @@ def ssim(preds: Tensor, target: Tensor) -> Tensor:
     return ssim_map[..., border:-border, border:-border].mean(dim=(1, 2, 3))
 
 
-def masked_psnr(preds: Tensor, target: Tensor, mask: Tensor) -> Tensor:
-    """(B, 3, H, W) ×2, mask (B, 1, H, W) in {0, 1} -> (B,) PSNR over the masked pixels; NaN where the mask is empty.
+def region_errors(preds: Tensor, target: Tensor, mask: Tensor) -> dict[str, Tensor]:
+    """(B, 3, H, W) ×2, mask (B, 1, H, W) in {0, 1} -> per-image sums for pooled region metrics, each (B,):
 
-    Used for region-aware numbers (static vs moving regions); NaN entries are skipped by the aggregators.
+    ``sse`` the squared error summed over the masked pixels and channels, ``values`` the number of those
+    values (pixels × channels), ``changed`` the masked pixels whose largest channel difference exceeds 1/255,
+    ``pixels`` the masked pixels. float32 whatever the autocast.
     """
-    err = (preds.float().clamp(0, 1) - target.float()).pow(2) * mask
-    count = mask.flatten(1).sum(1) * preds.shape[1]
-    mse = err.flatten(1).sum(1) / count.clamp_min(1)
-    value = 10.0 * torch.log10(1.0 / mse.clamp_min(1e-12))
-    return torch.where(count > 0, value, torch.full_like(value, float("nan")))
+    diff = preds.float().clamp(0, 1) - target.float()
+    mask = mask.float()
+    return {
+        "sse": (diff.pow(2) * mask).flatten(1).sum(1),
+        "values": mask.flatten(1).sum(1) * preds.shape[1],
+        "changed": ((diff.abs().amax(1, keepdim=True) > 1.0 / 255) * mask).flatten(1).sum(1),
+        "pixels": mask.flatten(1).sum(1),
+    }

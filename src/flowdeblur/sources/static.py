@@ -1,11 +1,13 @@
-"""The "static" weight source: learned, input-independent weights for a conditioned layer."""
+"""The ``static`` weight source: learned, input-independent weights for every conditioned layer."""
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
 
+from flowdeblur.flow.base import MotionFeatures
 from flowdeblur.layers.base import WeightSpec
+from flowdeblur.sources.base import HeadFactory, WeightSource
 
 KINDS = ("gates", "filters", "kernels")
 
@@ -40,3 +42,24 @@ class StaticWeights(nn.Module):
         """batch, height, width -> weights of ``spec.shape(batch, height, width)``."""
         value = torch.tanh(self.raw) if self.spec.kind == "gates" else self.raw
         return value.expand(self.spec.shape(batch, height, width))
+
+
+class StaticSource(WeightSource):
+    """level -> :class:`StaticWeights` expanded to the level's size; ignores the frames and the motion.
+
+    Args:
+        specs: level -> weight spec of the conditioned layer at that level.
+        channels, head: accepted for the common source signature; unused (no head, no motion features).
+    """
+
+    sees_motion = False
+
+    def __init__(self, specs: dict[int, WeightSpec], channels: dict[int, int] | None = None,
+                 head: HeadFactory | None = None) -> None:
+        super().__init__()
+        self.weights = nn.ModuleDict({str(level): StaticWeights(spec) for level, spec in specs.items()})
+
+    def forward(self, frames: Tensor, target: int, motion: MotionFeatures) -> dict[int, Tensor]:
+        """(B, T, 3, H, W) -> level -> weights of ``spec_l.shape(B, H >> l, W >> l)``."""
+        b, _, _, h, w = frames.shape
+        return {int(level): source(b, h >> int(level), w >> int(level)) for level, source in self.weights.items()}

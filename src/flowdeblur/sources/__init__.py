@@ -1,0 +1,1 @@
+"""Weight sources: what drives the conditioned layers (motion, image content, or nothing)."""

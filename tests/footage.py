@@ -78,3 +78,51 @@ def save_checkpoint(path: Path, *overrides: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"state_dict": module.state_dict(), "hyper_parameters": {"config": to_container(cfg)}}, path)
     return path
+
+
+def photo_clip(count: int, height: int = 48, width: int = 96, speed: int = 3, photo: str = "coffee",
+               start: int = 0) -> np.ndarray:
+    """(count, H, W, 3) uint8 frames of a camera panning over a ``skimage.data`` photo by ``speed`` pixels per
+    frame, each frame motion-blurred over its own displacement (mean of ``speed`` one-pixel shifts); ``start``
+    is the horizontal offset of the first frame."""
+    from skimage import data
+    from skimage.transform import resize
+
+    image = getattr(data, photo)()
+    scene = resize(image, (height, width + speed * (count + 1) + start), anti_aliasing=True) * 255
+    frames = []
+    for i in range(count):
+        left = start + speed * i
+        frames.append(np.mean([scene[:, left + k:left + k + width] for k in range(max(speed, 1))], axis=0))
+    return np.stack(frames).round().astype(np.uint8)
+
+
+def write_yuv_video(path: Path, frames: np.ndarray, fps: int = 12, crf: int = 18, rotation: int = 0) -> Path:
+    """H.264 4:2:0 at ``crf`` as a camera writes it (the RGB -> YUV conversion is swscale's default), optionally
+    with a display-matrix ``rotation`` (degrees counter-clockwise) as phones store it."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps))
+        stream.height, stream.width = frames.shape[1:3]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(crf)}
+        if rotation:
+            stream.set_display_rotation(rotation)
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def save_mixing_checkpoint(path: Path, *overrides: str) -> Path:
+    """Like :func:`save_checkpoint`, with a random output convolution: the restored frame depends on every frame
+    of its window (through the flow and the conditioned layers), not only on the target."""
+    save_checkpoint(path, *overrides)
+    ckpt = torch.load(path, weights_only=True)
+    generator = torch.Generator().manual_seed(1)
+    for key, value in ckpt["state_dict"].items():
+        if key.endswith("deblurrer.out.weight"):
+            value.copy_(torch.randn(value.shape, generator=generator) * 0.05)
+    torch.save(ckpt, path)
+    return path

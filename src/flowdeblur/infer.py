@@ -1,27 +1,29 @@
 """Deblur a video or a folder of frames: ``python -m flowdeblur.infer input=... output=... ckpt_path=...``.
 
-Frames stream through a sliding window (only about 2T frames in memory), each window is restored tile by tile,
-and the result goes to a temporary file beside the output that is renamed into place at the end: an error
-leaves nothing behind, the input is never overwritten, an existing output only with ``overwrite=true``.
+Frames stream through a sliding window (only about 2T frames in memory) that never mixes two shots (shot cuts
+are detected on the fly), each window is restored tile by tile, and the result goes to a temporary file beside
+the output that is renamed into place at the end: an error leaves nothing behind, the input is never
+overwritten, an existing output only with ``overwrite=true``. ``start``/``count`` restrict the frames written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
 
 import hydra
 import numpy as np
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import Tensor
 
 from flowdeblur.tiled import TiledNet
 from flowdeblur.utils.cli import user_errors
-from flowdeblur.video.reader import FolderReader, VideoReader, open_reader
+from flowdeblur.video.progress import FrameProgress
+from flowdeblur.video.reader import open_reader
+from flowdeblur.video.shots import ShotCuts
 from flowdeblur.video.stream import sliding_windows
 from flowdeblur.video.writer import FolderWriter, VideoWriter, check_output, open_writer
 from flowdeblur.weights import load_net
@@ -31,34 +33,48 @@ PRECISIONS = ("fp32", "bf16")
 Sink = VideoWriter | FolderWriter
 
 
-def infer(cfg: DictConfig) -> dict[str, str | int]:
-    """Restore every frame of ``cfg.input`` into ``cfg.output``; returns what was written."""
+def infer(cfg: DictConfig) -> dict[str, str | int | list[int]]:
+    """Restore the frames of ``cfg.input`` (all, or ``count`` from ``start``) into ``cfg.output``; returns what
+    was written and the frame numbers that start a new shot."""
+    check_options(cfg)
     if cfg.get("threads"):
         torch.set_num_threads(int(cfg.threads))
     if cfg.precision not in PRECISIONS:
         raise ValueError(f"precision: expected one of {list(PRECISIONS)}, got '{cfg.precision}'")
+    start, count = frame_range(cfg.start, cfg.count)
+    cuts = ShotCuts(cfg.cut_threshold) if cfg.cut_threshold is not None else None
     source, output = Path(cfg.input), Path(cfg.output)
     kind = check_output(source, output, cfg.overwrite)
     preview = output.with_name(f"{output.stem}_preview.mp4") if cfg.preview else None
     if preview is not None:
         check_output(source, preview, cfg.overwrite)
-    reader = open_reader(source)
+    net, config = load_net(cfg.ckpt_path)
+    num_frames = int(config.data.num_frames)
+    target = num_frames // 2 if config.data.get("target") is None else int(config.data.target)
+    skip = max(start - (num_frames - 1), 0)  # the frames before `start` still serve as its neighbours
+    reader = open_reader(source, skip)
     try:
-        net, config = load_net(cfg.ckpt_path)
-        num_frames = int(config.data.num_frames)
-        target = num_frames // 2 if config.data.get("target") is None else int(config.data.target)
+        if reader.count is not None and start - skip >= reader.count:
+            raise ValueError(f"start: frame {start} is beyond the end of {source} ({reader.count + skip} frames)")
         device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         layout = torch.channels_last if cfg.channels_last else torch.preserve_format
         net = net.to(device, memory_format=layout)
         restore = window_restorer(TiledNet(net, cfg.tile, cfg.tile_overlap), target, device, cfg.precision)
         fps = Fraction(cfg.fps) if cfg.fps else (reader.fps or FOLDER_FPS)
+        windows = sliding_windows(reader, num_frames, target, cfg.edge, cuts, start - skip,
+                                  None if count is None else start - skip + count)
+        total = None if reader.count is None else reader.count - (start - skip)
+        total = count if total is None else min(total, count or total)
         sinks: list[Sink] = []
         try:
-            sinks.append(open_writer(output, kind, fps, reader.size, cfg.codec, cfg.crf))
+            sinks.append(open_writer(output, kind, fps, reader.size, cfg.codec, cfg.crf, reader.colour))
             if preview is not None:
                 size = (reader.size[0], 2 * reader.size[1])
-                sinks.append(VideoWriter(preview, fps, size, cfg.codec, cfg.crf))
-            count = restore_stream(reader, restore, num_frames, target, cfg.edge, sinks)
+                sinks.append(VideoWriter(preview, fps, size, cfg.codec, cfg.crf, reader.colour))
+            with FrameProgress(total, interval=cfg.progress_every) as progress:
+                written_frames = restore_stream(reader.names, windows, restore, target, sinks, progress)
+            if not written_frames:
+                raise ValueError(f"start: frame {start} is beyond the end of {source}")
             written = [str(sink.commit()) for sink in sinks]
         except BaseException:
             for sink in sinks:
@@ -66,8 +82,30 @@ def infer(cfg: DictConfig) -> dict[str, str | int]:
             raise
     finally:
         reader.close()
-    Console().print(f"[bold]restored[/bold] {count} frames of {source} -> {', '.join(written)}")
-    return {"output": written[0], "preview": written[1] if preview else "", "frames": count, "fps": str(fps)}
+    shots = [] if cuts is None else [skip + i for i in cuts.cuts if skip + i < start + written_frames]
+    Console().print(f"[bold]restored[/bold] {written_frames} frames of {source} (frames {start}-"
+                    f"{start + written_frames - 1}, {len(shots)} shot cuts) -> {', '.join(written)}")
+    return {"output": written[0], "preview": written[1] if preview else "", "frames": written_frames,
+            "fps": str(fps), "cuts": shots}
+
+
+def check_options(cfg: DictConfig) -> None:
+    """Name every mandatory option left unset (``???``) in one error."""
+    missing = sorted(key for key in OmegaConf.missing_keys(cfg) if not key.startswith("hydra"))
+    if missing:
+        raise ValueError(
+            f"missing mandatory option{'s' if len(missing) > 1 else ''} {', '.join(f'{k}=...' for k in missing)}"
+            " (e.g. input=clip.mp4 output=clip_sharp.mp4 ckpt_path=model.safetensors)"
+        )
+
+
+def frame_range(start: object, count: object) -> tuple[int, int | None]:
+    """Checked ``start`` (frame number >= 0) and ``count`` (frames >= 1, or None for all)."""
+    if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+        raise ValueError(f"start: expected a frame number >= 0, got {start!r}")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        raise ValueError(f"count: expected a number of frames >= 1 or null (all), got {count!r}")
+    return start, count
 
 
 def window_restorer(
@@ -84,22 +122,19 @@ def window_restorer(
 
 
 def restore_stream(
-    reader: VideoReader | FolderReader, restore: Callable[[Tensor], Tensor], num_frames: int, target: int,
-    edge: str, sinks: list[Sink],
+    names: list[str] | None, windows: Iterable[tuple[int, Tensor]], restore: Callable[[Tensor], Tensor],
+    target: int, sinks: list[Sink], progress: FrameProgress,
 ) -> int:
-    """Restore the reader's frames window by window into every sink (the preview sink gets input | output)."""
-    names = reader.names
-    columns = (TextColumn("[bold]deblurring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    """Restore every window into every sink (the preview sink gets input | output); frame ``i`` of the reader is
+    named ``names[i]``. Returns the number of frames written."""
     count = 0
-    with Progress(*columns, transient=True) as progress:
-        task = progress.add_task("frames", total=reader.count)
-        for index, window in sliding_windows(reader, num_frames, target, edge):
-            restored = to_uint8(restore(window))
-            sinks[0].write(restored, names[index] if names else None)
-            if len(sinks) > 1:
-                sinks[1].write(np.concatenate([to_uint8(window[target]), restored], axis=1))
-            count += 1
-            progress.advance(task)
+    for index, window in windows:
+        restored = to_uint8(restore(window))
+        sinks[0].write(restored, names[index] if names else None)
+        if len(sinks) > 1:
+            sinks[1].write(np.concatenate([to_uint8(window[target]), restored], axis=1))
+        count += 1
+        progress.advance()
     return count
 
 

@@ -1,8 +1,9 @@
 """Frame sinks that never leave a half-written output: a video file (PyAV) or a folder of PNG frames.
 
-A sink writes into a temporary file/folder beside the output and renames it into place on :meth:`commit`;
-:meth:`abort` deletes it. :func:`check_output` refuses outputs that would overwrite the input (compared by
-real path, so symlinks count) or, unless asked, an existing output.
+A sink writes into a temporary file/folder beside the output and renames it into place on :meth:`commit`, with
+the mode a plain ``open``/``mkdir`` would give it (the umask applies); :meth:`abort` deletes it.
+:func:`check_output` refuses outputs that would overwrite the input (compared by real path, so symlinks count)
+or, unless asked, an existing output.
 """
 
 from __future__ import annotations
@@ -16,8 +17,13 @@ from pathlib import Path
 import av
 import imageio.v3 as iio
 import numpy as np
+from av.video.reformatter import Interpolation
 
+from flowdeblur.utils.permissions import apply_umask
 from flowdeblur.video.reader import VIDEO_SUFFIXES
+
+# RGB -> YUV by swscale with accurate rounding and 2x2 chroma averages (its default biases chroma by ~-0.08)
+TO_YUV = Interpolation.AREA | Interpolation.ACCURATE_RND
 
 
 class OutputError(ValueError):
@@ -56,12 +62,15 @@ class VideoWriter:
     """H.264 (by default) video at ``fps``; ``crf`` sets the quality (0 = lossless, 18 = visually lossless).
 
     4:2:0 chroma for even frame sizes, 4:4:4 for odd ones (4:2:0 needs even sizes); ``libx264rgb`` stores RGB.
+    ``colour`` (:attr:`VideoReader.colour`: matrix, range, primaries, transfer) is the YUV encoding to convert to
+    and tag, so that a video written back keeps its input's colours; None: swscale's default matrix, untagged.
     """
 
     def __init__(
-        self, path: Path, fps: Fraction, size: tuple[int, int], codec: str = "libx264", crf: int = 18
+        self, path: Path, fps: Fraction, size: tuple[int, int], codec: str = "libx264", crf: int = 18,
+        colour: tuple[int, int, int, int] | None = None,
     ) -> None:
-        self.path = path
+        self.path, self.colour = path, colour
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
         os.close(fd)
         self.tmp = Path(tmp)
@@ -72,20 +81,32 @@ class VideoWriter:
             self.stream.pix_fmt = pixel_format(codec, size)
             if codec.startswith("libx26"):
                 self.stream.options = {"crf": str(crf)}
+            if colour is not None and self.stream.pix_fmt.startswith("yuv"):
+                context = self.stream.codec_context
+                context.colorspace, context.color_range, context.color_primaries, context.color_trc = colour
+            else:
+                self.colour = None
         except BaseException:
             self.abort()
             raise
 
     def write(self, frame: np.ndarray, name: str | None = None) -> None:
         """(H, W, 3) uint8 RGB; ``name`` is ignored (frames of a video have no names)."""
-        for packet in self.stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+        picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
+        if self.stream.pix_fmt != "rgb24":
+            matrix, value_range = self.colour[:2] if self.colour else (None, None)
+            picture = picture.reformat(format=self.stream.pix_fmt, interpolation=TO_YUV,
+                                       dst_colorspace=matrix or None, dst_color_range=value_range or None)
+            if self.colour:
+                picture.colorspace, picture.color_range = matrix, value_range
+        for packet in self.stream.encode(picture):
             self.container.mux(packet)
 
     def commit(self) -> Path:
         for packet in self.stream.encode():
             self.container.mux(packet)
         self.container.close()
-        os.replace(self.tmp, self.path)
+        os.replace(apply_umask(self.tmp), self.path)
         return self.path
 
     def abort(self) -> None:
@@ -108,6 +129,7 @@ class FolderWriter:
         self.count += 1
 
     def commit(self) -> Path:
+        apply_umask(self.tmp)
         if self.path.exists():
             old = Path(tempfile.mkdtemp(dir=self.path.parent, prefix=f".{self.path.name}.old-"))
             os.replace(self.path, old / self.path.name)
@@ -122,11 +144,12 @@ class FolderWriter:
 
 
 def open_writer(
-    path: Path, kind: str, fps: Fraction, size: tuple[int, int], codec: str = "libx264", crf: int = 18
+    path: Path, kind: str, fps: Fraction, size: tuple[int, int], codec: str = "libx264", crf: int = 18,
+    colour: tuple[int, int, int, int] | None = None,
 ) -> VideoWriter | FolderWriter:
     """A sink of ``kind`` (from :func:`check_output`) for frames of ``size`` (height, width)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    return VideoWriter(path, fps, size, codec, crf) if kind == "video" else FolderWriter(path)
+    return VideoWriter(path, fps, size, codec, crf, colour) if kind == "video" else FolderWriter(path)
 
 
 def pixel_format(codec: str, size: tuple[int, int]) -> str:

@@ -97,7 +97,7 @@ def blob_alpha(rng: np.random.Generator, size: tuple[int, int]) -> Tensor:
 
 
 def _camera(rng: np.random.Generator, size: tuple[int, int], num_steps: int, anchor: int, max_speed: float,
-            moving: bool) -> tuple[Tensor, tuple[int, int]]:
+            moving: bool, times: np.ndarray | None) -> tuple[Tensor, tuple[int, int]]:
     """-> camera poses (S, 3, 3) screen -> canvas pixels (at the anchor: identity plus an integer shift), and
     the canvas size (h, w) that contains every sub-frame's view."""
     h, w = size
@@ -106,9 +106,9 @@ def _camera(rng: np.random.Generator, size: tuple[int, int], num_steps: int, anc
         speed = max_speed * rng.uniform(*CAMERA_SPEED)
         radius = float(np.hypot(*centre)) or 1.0
         path = sample_trajectory(rng, num_steps, anchor, speed, radius, CAMERA_SPIN * max_speed,
-                                 CAMERA_ZOOM * max_speed)
+                                 CAMERA_ZOOM * max_speed, times)
     else:
-        path = Trajectory.still(num_steps)
+        path = Trajectory.still(num_steps if times is None else len(times))
     poses = similarity(centre + path.translation, path.angle, path.log_scale, centre)
     low, high = screen_bounds(poses, h, w)
     shift = 1 - torch.floor(low)
@@ -118,7 +118,7 @@ def _camera(rng: np.random.Generator, size: tuple[int, int], num_steps: int, anc
 
 
 def _object(rng: np.random.Generator, photo: Tensor, size: tuple[int, int], num_steps: int, anchor: int,
-            max_speed: float) -> Layer:
+            max_speed: float, times: np.ndarray | None) -> Layer:
     """One textured blob placed at a random spot of the target frame, with its own smooth motion."""
     h, w = size
     side = min(h, w)
@@ -127,7 +127,7 @@ def _object(rng: np.random.Generator, photo: Tensor, size: tuple[int, int], num_
     texture = torch.cat((rgb, blob_alpha(rng, (box_h, box_w))))
     rim = max(box_h, box_w) / 2
     path = sample_trajectory(rng, num_steps, anchor, max_speed * rng.uniform(*OBJECT_SPEED), rim,
-                             OBJECT_SPIN * max_speed, OBJECT_ZOOM * max_speed)
+                             OBJECT_SPIN * max_speed, OBJECT_ZOOM * max_speed, times)
     position = np.array([rng.uniform(0.1, 0.9) * (w - 1), rng.uniform(0.1, 0.9) * (h - 1)])
     to_screen = similarity(position + path.translation, rng.uniform(-np.pi, np.pi) + path.angle,
                            path.log_scale, np.array([(box_w - 1) / 2, (box_h - 1) / 2]))
@@ -143,21 +143,43 @@ def sample_scene(
     max_objects: int,
     max_speed: float,
     camera_motion_prob: float,
+    times: np.ndarray | None = None,
 ) -> Scene:
-    """Random scene over ``num_steps`` sub-frames for a frame of ``size`` (h, w).
+    """Random scene over ``num_steps`` sub-frames for a frame of ``size`` (h, w), posed at ``times`` (sub-frame
+    times in ``[0, num_steps - 1]``, default the integers; the random draws do not depend on them).
 
     The camera moves with probability ``camera_motion_prob``; otherwise it is exactly still. The number of
     objects is uniform in ``[0, max_objects]``, or ``[1, max_objects]`` with a still camera so that the clip
     has blur. Objects take their texture from a photo other than the background's when the split has several.
     """
     moving = bool(rng.random() < camera_motion_prob)
-    poses, canvas = _camera(rng, size, num_steps, anchor, max_speed, moving)
+    poses, canvas = _camera(rng, size, num_steps, anchor, max_speed, moving, times)
     background_index = int(rng.integers(len(photos)))
     background = Layer(crop_texture(rng, photos[background_index], canvas), poses)
     low = 0 if moving or max_objects == 0 else 1
     others = [i for i in range(len(photos)) if i != background_index] or [background_index]
     objects = [
-        _object(rng, photos[others[int(rng.integers(len(others)))]], size, num_steps, anchor, max_speed)
+        _object(rng, photos[others[int(rng.integers(len(others)))]], size, num_steps, anchor, max_speed, times)
         for _ in range(int(rng.integers(low, max_objects + 1)))
     ]
     return Scene(background, objects)
+
+
+def step_motion(scene: Scene, size: tuple[int, int]) -> float:
+    """Largest displacement (px) of any visible layer point between consecutive poses of ``scene``.
+
+    Measured at the frame's corners for the background (whose maps are similarities, so the corners move
+    most) and at each object's texture corners; these bound the motion of every pixel between two poses.
+    """
+    h, w = size
+    screen = torch.tensor([[0, 0, 1], [w - 1, 0, 1], [0, h - 1, 1], [w - 1, h - 1, 1]], dtype=torch.float64).T
+    poses = scene.background.poses
+    seen = poses[:-1] @ screen
+    largest = (torch.linalg.inv(poses[1:]) @ seen - screen)[:, :2].norm(dim=1).max()
+    for layer in scene.objects:
+        _, th, tw = layer.texture.shape
+        corners = torch.tensor([[0, 0, 1], [tw - 1, 0, 1], [0, th - 1, 1], [tw - 1, th - 1, 1]],
+                               dtype=torch.float64).T
+        on_screen = torch.linalg.inv(layer.poses) @ corners
+        largest = torch.maximum(largest, (on_screen[1:] - on_screen[:-1])[:, :2].norm(dim=1).max())
+    return float(largest)

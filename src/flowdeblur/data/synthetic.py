@@ -1,15 +1,20 @@
 """Default data set: dynamic-scene blur clips synthesized on the fly from photos shipped with installed
 packages.
 
-Each sample is an independent clip of ``num_frames`` frames. ``num_frames * blur_subframes`` consecutive sharp
-sub-frames of a random scene (:mod:`flowdeblur.data.scene`) are rendered; blurry frame ``i`` is the mean of
-sub-frames ``i*N .. i*N+N-1`` in linear light and sharp frame ``i`` is the middle one of them. Samples are a
-pure function of ``(seed, split, epoch, index)`` (the epoch only for ``train``), so any worker count or order
-gives the same data.
+Each sample is an independent clip of ``num_frames`` frames of a random scene (:mod:`flowdeblur.data.scene`)
+whose motion is given on a time base of ``N = blur_subframes`` sub-frames per frame: frame ``i`` is exposed
+over sub-frame times ``i*N .. i*N+N-1``. The exposure is rendered at ``M >= N`` evenly spaced times (temporal
+supersampling, ``M`` odd and chosen per clip so that no point moves more than ``max_subframe_motion`` px
+between consecutive renders): blurry frame ``i`` is their mean in linear light, a continuous streak rather than
+a comb of ghost copies, and sharp frame ``i`` is the middle render. Samples are a pure function of
+``(seed, split, epoch, index)`` (the epoch only for ``train``), so any worker count or order gives the same
+data.
 """
 
 from __future__ import annotations
 
+import copy
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -22,7 +27,7 @@ from torch.utils.data import Dataset
 from flowdeblur.data.groundtruth import ground_truth_flow, motion_mask
 from flowdeblur.data.photos import SPLIT_PHOTOS, split_photos
 from flowdeblur.data.render import expose, render_subframes
-from flowdeblur.data.scene import sample_scene
+from flowdeblur.data.scene import Scene, sample_scene, step_motion
 
 _SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 
@@ -61,7 +66,10 @@ class SyntheticBlurClips(Dataset):
         num_frames: frames per clip, T >= 2.
         target: index of the frame to restore, in ``[0, T)``; None = middle frame ``T // 2``.
         crop: frame size, an int (square) or (height, width); every side >= 16.
-        blur_subframes: sub-frames averaged per blurry frame, N (odd, >= 1): the blur length.
+        blur_subframes: sub-frames per frame interval, N (odd, >= 1): the time base of ``max_speed``; each frame
+            is exposed for the whole interval.
+        max_subframe_motion: px; the exposure is rendered at enough times (M >= N, odd) that no point moves
+            more than this between consecutive renders (0 renders exactly N sub-frames).
         max_objects: moving foreground objects per clip, drawn from ``[0, max_objects]`` (from
             ``[1, max_objects]`` when the camera is still).
         max_speed: px per sub-frame; camera and object speeds are drawn up to it (each ramps by up to ±40 %
@@ -89,6 +97,7 @@ class SyntheticBlurClips(Dataset):
         blur_subframes: int = 9,
         max_objects: int = 3,
         max_speed: float = 3.0,
+        max_subframe_motion: float = 1.2,
         camera_motion_prob: float = 0.5,
         motion_threshold: float = 1.0,
         noise_std: float = 0.0,
@@ -109,12 +118,14 @@ class SyntheticBlurClips(Dataset):
               "blur_subframes", "an odd int >= 1 (the sharp frame is the middle sub-frame)", blur_subframes)
         check(isinstance(max_objects, int) and max_objects >= 0, "max_objects", "an int >= 0", max_objects)
         check(max_speed >= 0, "max_speed", "a number >= 0 (px per sub-frame)", max_speed)
+        check(max_subframe_motion >= 0, "max_subframe_motion", "a number >= 0 (px)", max_subframe_motion)
         check(0 <= camera_motion_prob <= 1, "camera_motion_prob", "a number in [0, 1]", camera_motion_prob)
         check(motion_threshold >= 0, "motion_threshold", "a number >= 0 (px)", motion_threshold)
         check(noise_std >= 0, "noise_std", "a number >= 0", noise_std)
         check(isinstance(seed, int) and seed >= 0, "seed", "an int >= 0", seed)
         self.split, self.length, self.num_frames, self.target = split, length, num_frames, target
         self.blur_subframes, self.max_objects, self.max_speed = blur_subframes, max_objects, float(max_speed)
+        self.max_subframe_motion = float(max_subframe_motion)
         self.camera_motion_prob, self.motion_threshold = float(camera_motion_prob), float(motion_threshold)
         self.noise_std, self.seed = float(noise_std), seed
         self.epoch = 0
@@ -132,6 +143,25 @@ class SyntheticBlurClips(Dataset):
         epoch = self.epoch if self.split == "train" else 0
         return np.random.default_rng([self.seed, _SPLIT_IDS[self.split], epoch, index])
 
+    def clip_scene(self, rng: np.random.Generator) -> tuple[Scene, int]:
+        """The scene ``rng`` draws, posed at its T * M render times, and M (renders per exposure)."""
+        n = self.blur_subframes
+        m = self.renders_per_frame(copy.deepcopy(rng))
+        times = np.concatenate([np.linspace(i * n, i * n + n - 1, m) for i in range(self.num_frames)])
+        scene = sample_scene(rng, self.photos, self.size, self.num_frames * n, self.target * n + n // 2,
+                             self.max_objects, self.max_speed, self.camera_motion_prob, times)
+        return scene, m
+
+    def renders_per_frame(self, rng: np.random.Generator) -> int:
+        """M: renders per exposure for the scene ``rng`` draws (odd, >= N), from its motion per sub-frame."""
+        n = self.blur_subframes
+        if self.max_subframe_motion == 0 or n == 1:
+            return n
+        probe = sample_scene(rng, self.photos, self.size, self.num_frames * n, self.target * n + n // 2,
+                             self.max_objects, self.max_speed, self.camera_motion_prob)
+        gaps = math.ceil((n - 1) * step_motion(probe, self.size) / self.max_subframe_motion)
+        return max(n, gaps + 1 + gaps % 2)
+
     def __getitem__(self, index: int) -> dict[str, Tensor | int]:
         """Clip ``index`` -> dict of blurry, sharp, flow, mask, target, index, clip (class docstring)."""
         if not 0 <= index < self.length:
@@ -142,17 +172,16 @@ class SyntheticBlurClips(Dataset):
     def _synthesize(self, index: int) -> dict[str, Tensor | int]:
         """Render clip ``index``: scene -> sub-frames -> blurry/sharp frames, flow and mask."""
         rng = self.rng(index)
-        n, t = self.blur_subframes, self.target
-        anchor = t * n + n // 2
-        scene = sample_scene(rng, self.photos, self.size, self.num_frames * n, anchor, self.max_objects,
-                             self.max_speed, self.camera_motion_prob)
-        subframes, coverage = render_subframes(scene, self.size, n)
-        blurry, sharp = expose(subframes, n)
+        t = self.target
+        scene, m = self.clip_scene(rng)
+        subframes, coverage = render_subframes(scene, self.size, m)
+        blurry, sharp = expose(subframes, m)
+        anchor = t * m + m // 2
         if self.noise_std > 0:
             noise = torch.Generator().manual_seed(int(rng.integers(2**62)))
             blurry = (blurry + self.noise_std * torch.randn(blurry.shape, generator=noise)).clamp(0.0, 1.0)
-        neighbours = [i * n + n // 2 for i in range(self.num_frames) if i != t]
-        exposure = range(t * n, (t + 1) * n)
+        neighbours = [i * m + m // 2 for i in range(self.num_frames) if i != t]
+        exposure = range(t * m, (t + 1) * m)
         return {
             "blurry": blurry,
             "sharp": sharp,

@@ -1,4 +1,5 @@
-"""Gated scan: the fast (chunked) scan against the column/row loop, in values and gradients; stability."""
+"""Gated scan: the compiled and chunked scans against the column/row loop, in values and gradients; stability;
+float32 state under bf16 autocast."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 import torch
 from torch import Tensor
 
+from flowdeblur.ops import scan_native
 from flowdeblur.ops.scan import (
     DIRECTIONS,
     chunk_length,
@@ -18,6 +20,8 @@ from flowdeblur.ops.scan import (
 # shapes reaching every path of the fast scan: plain loop (short), chunks with and without a head, and
 # chunk ends that are themselves scanned in chunks (200 >= 2 * 8 * 8)
 SHAPES = [(2, 3, 5, 7), (1, 2, 16, 24), (2, 2, 37, 53), (1, 1, 200, 3), (1, 1, 3, 200)]
+# the four-direction implementations other than the reference loop
+FOUR = ["fast", "chunked"]
 
 
 def inputs(shape: tuple[int, ...], gate_range: float = 1.0, seed: int = 0) -> tuple[Tensor, Tensor]:
@@ -70,25 +74,52 @@ def test_fast_matches_reference(shape: tuple[int, ...], direction: str) -> None:
         torch.testing.assert_close(a, b)
 
 
+@pytest.mark.parametrize("impl", FOUR)
 @pytest.mark.parametrize(("shape", "fast_mode"), [((2, 1, 6, 9), False), ((1, 1, 17, 19), True)])
-def test_gradcheck_four_directions(shape: tuple[int, ...], fast_mode: bool) -> None:
+def test_gradcheck_four_directions(shape: tuple[int, ...], fast_mode: bool, impl: str) -> None:
     """Full Jacobians on the short (plain loop) path; random projections where rows/columns are chunked."""
     x, _ = inputs(shape)
     _, gates = inputs((shape[0], 4 * shape[1], *shape[2:]), gate_range=0.99, seed=1)
     args = (x.requires_grad_(), gates.requires_grad_())
-    assert torch.autograd.gradcheck(gated_scan_4, args, fast_mode=fast_mode)
+    assert torch.autograd.gradcheck(lambda a, g: gated_scan_4(a, g, impl), args, fast_mode=fast_mode)
 
 
-def test_four_directions_are_the_single_scans_in_order() -> None:
-    x, _ = inputs((2, 3, 20, 18))
-    _, gates = inputs((2, 12, 20, 18), seed=1)
-    out = gated_scan_4(x, gates)
-    singles = [gated_scan_reference(x, g, d) for g, d in zip(gates.split(3, dim=1), DIRECTIONS, strict=True)]
-    torch.testing.assert_close(out, torch.cat(singles, dim=1))
-    torch.testing.assert_close(gated_scan_4(x, gates, "reference"), out)
+# odd sizes around the compiled kernel's 16-row, 16-column tiles, and long rows/columns
+SHAPES_4 = [(2, 3, 20, 18), (1, 2, 33, 47), (1, 1, 1, 70), (1, 1, 70, 1), (2, 1, 5, 300)]
 
 
-@pytest.mark.parametrize("impl", ["reference", "fast"])
+@pytest.mark.parametrize("impl", FOUR)
+@pytest.mark.parametrize("shape", SHAPES_4)
+def test_four_directions_are_the_single_scans_in_order(shape: tuple[int, ...], impl: str) -> None:
+    b, c, h, w = shape
+    x, _ = inputs(shape)
+    _, gates = inputs((b, 4 * c, h, w), seed=1)
+    x.requires_grad_(True)
+    gates.requires_grad_(True)
+    out = gated_scan_4(x, gates, impl)
+    singles = [gated_scan_reference(x, g, d) for g, d in zip(gates.split(c, dim=1), DIRECTIONS, strict=True)]
+    expected = torch.cat(singles, dim=1)
+    torch.testing.assert_close(out, expected)
+    weights = torch.randn_like(out)
+    grads = torch.autograd.grad((out * weights).sum(), (x, gates))
+    for a, b_ in zip(grads, torch.autograd.grad((expected * weights).sum(), (x, gates)), strict=True):
+        torch.testing.assert_close(a, b_)
+
+
+def test_fast_uses_the_compiled_kernel_where_it_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On CPU ``fast`` runs the compiled kernel when it loads, the chunked scan when it does not."""
+    x, _ = inputs((1, 2, 9, 10))
+    _, gates = inputs((1, 8, 9, 10), seed=1)
+    out = gated_scan_4(x.requires_grad_(), gates)
+    if scan_native.load() is not None:
+        assert type(out.grad_fn).__name__.startswith("_NativeScan4")
+    monkeypatch.setattr(scan_native, "load", lambda: None)
+    fallback = gated_scan_4(x, gates)
+    assert type(fallback.grad_fn).__name__.startswith("_GatedScan")
+    torch.testing.assert_close(fallback, out)
+
+
+@pytest.mark.parametrize("impl", ["reference", *FOUR])
 def test_closed_gates_pass_input_through_exactly(impl: str) -> None:
     x = torch.randn(2, 3, 40, 41)
     out = gated_scan_4(x, torch.zeros(2, 12, 40, 41), impl)
@@ -127,19 +158,21 @@ def test_full_gates_keep_the_zero_state() -> None:
     torch.testing.assert_close(out, expected)
 
 
-def test_broadcast_gates_equal_materialised_ones() -> None:
+@pytest.mark.parametrize("impl", FOUR)
+def test_broadcast_gates_equal_materialised_ones(impl: str) -> None:
     x, _ = inputs((2, 3, 20, 30))
     value = torch.rand(1, 12, 1, 1, dtype=torch.float64) * 2 - 1
     expanded = value.expand(2, 12, 20, 30)
-    torch.testing.assert_close(gated_scan_4(x, expanded), gated_scan_4(x, expanded.contiguous()))
+    torch.testing.assert_close(gated_scan_4(x, expanded, impl), gated_scan_4(x, expanded.contiguous(), impl))
 
 
-def test_channels_last_inputs() -> None:
+@pytest.mark.parametrize("impl", FOUR)
+def test_channels_last_inputs(impl: str) -> None:
     x, _ = inputs((2, 3, 20, 30))
     _, gates = inputs((2, 12, 20, 30), seed=1)
     x_cl = x.to(memory_format=torch.channels_last).requires_grad_(True)
     gates_cl = gates.to(memory_format=torch.channels_last).requires_grad_(True)
-    out = gated_scan_4(x_cl, gates_cl)
+    out = gated_scan_4(x_cl, gates_cl, impl)
     x.requires_grad_(True)
     gates.requires_grad_(True)
     expected = gated_scan_4(x, gates, "reference")
@@ -172,6 +205,32 @@ def test_half_precision_is_scanned_in_float32() -> None:
     torch.testing.assert_close(out.double(), expected, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("impl", FOUR)
+def test_bf16_autocast_keeps_a_float32_state(impl: str) -> None:
+    """Under bf16 autocast the state accumulates in float32.
+
+    Inputs exactly representable in bf16 (so that rounding the inputs is not what is measured), gates of
+    magnitude ~0.99 along 600-pixel rows (the state sums ~100 terms). A float32 state matches the float64
+    reference to float32 accuracy (1e-5 relative to the largest state, ~100 ulps); a bf16 state is off by
+    ~1e-2 (8-bit mantissa, checked below so that the tolerance separates the two), and the result under
+    autocast is bitwise the float32 forward, as no autocast op takes part in the scan.
+    """
+    x, g = inputs((1, 2, 6, 600), gate_range=0.99)
+    x, g = x.bfloat16().double(), g.bfloat16().double()
+    _, gates = inputs((1, 8, 6, 600), gate_range=0.99, seed=1)
+    gates = gates.bfloat16().double()
+    expected = gated_scan_4(x, gates, "reference")
+    fp32 = gated_scan_4(x.float(), gates.float(), impl)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = gated_scan_4(x.bfloat16(), gates.bfloat16(), impl)
+    assert mixed.dtype == torch.float32
+    assert torch.equal(mixed, fp32)
+    scale = expected.abs().max()
+    torch.testing.assert_close(mixed.double() / scale, expected / scale, atol=1e-5, rtol=0)
+    in_bf16 = gated_scan_reference(x.bfloat16(), gates[:, :2].bfloat16(), "left_to_right")
+    assert ((in_bf16.double() - expected[:, :2]).abs().max() / scale).item() > 1e-3
+
+
 def test_chunk_length_grows_like_sqrt() -> None:
     assert [chunk_length(n) for n in (1, 64, 100, 360, 640, 10_000)] == [8, 8, 10, 18, 25, 64]
 
@@ -184,3 +243,5 @@ def test_invalid_arguments() -> None:
         gated_scan(x, x, "left_to_right", impl="cuda")
     with pytest.raises(ValueError, match="gates"):
         gated_scan_4(x, x)
+    with pytest.raises(ValueError, match="impl"):
+        gated_scan_4(x, torch.zeros(1, 8, 3, 4), impl="native")

@@ -8,12 +8,14 @@ For a direction, with ``t`` the position along the scan and ``h_{-1} = 0``::
 
 Implementations with the same values and gradients:
 - ``reference``: a plain loop over the columns (or rows) of the image, differentiated by autograd.
-- ``fast``: a chunked scan with a hand-written backward. The scan runs along dim -2 of a (..., T, W) tensor
-  so that every step updates whole contiguous rows (horizontal directions work on a transposed copy). The
-  sequence is cut into chunks of ``L ~ sqrt(T)`` positions. Pass 1 loops over the ``L`` positions of all
-  chunks at once and keeps only each chunk's end state; these ``T / L`` end states are combined by the same
-  scan (recursively) with the product of each chunk's gates; pass 2 loops over the ``L`` positions again,
-  starting every chunk from the true state before it, and writes the output. The Python loops are thus
+- ``fast``: for the four directions on CPU, the compiled kernel of :mod:`flowdeblur.ops.scan_native` (one
+  pass over memory forward, one backward) where a C++ compiler is available; otherwise ``chunked``.
+- ``chunked``: pure PyTorch, any device: a chunked scan with a hand-written backward. The scan runs along dim -2
+  of a (..., T, W) tensor so that every step updates whole contiguous rows (horizontal directions work on a
+  transposed copy). The sequence is cut into chunks of ``L ~ sqrt(T)`` positions. Pass 1 loops over the ``L``
+  positions of all chunks at once and keeps only each chunk's end state; these ``T / L`` end states are combined
+  by the same scan (recursively) with the product of each chunk's gates; pass 2 loops over the ``L`` positions
+  again, starting every chunk from the true state before it, and writes the output. The Python loops are thus
   ``O(sqrt(T))`` steps long. Only multiplications by gates (``|g| <= 1``) occur, never a division by a running
   product, so gates at or near ±1 and long rows stay finite. The backward is the same scan in the opposite
   direction on the incoming gradient.
@@ -27,8 +29,10 @@ import torch
 from torch import Tensor
 from torch.autograd.function import FunctionCtx, once_differentiable
 
+from flowdeblur.ops import scan_native
+
 DIRECTIONS = ("left_to_right", "right_to_left", "top_to_bottom", "bottom_to_top")
-IMPLS = ("reference", "fast")
+IMPLS = ("reference", "fast", "chunked")
 
 
 def gated_scan(x: Tensor, g: Tensor, direction: str, impl: str = "fast") -> Tensor:
@@ -48,15 +52,18 @@ def gated_scan_4(x: Tensor, gates: Tensor, impl: str = "fast") -> Tensor:
     """(B, C, H, W), gates (B, 4C, H, W) in [-1, 1] -> (B, 4C, H, W): one C-block per direction.
 
     Block ``d`` of ``gates`` drives direction ``DIRECTIONS[d]`` (left→right, right→left, top→bottom,
-    bottom→top) and block ``d`` of the output is that direction's scan of ``x``. The fast version writes every
-    direction straight into the output and shares one transposed copy of ``x`` between the horizontal two.
-    Computed in float32 at least, as :func:`gated_scan`.
+    bottom→top) and block ``d`` of the output is that direction's scan of ``x``. The chunked version writes
+    every direction straight into the output and shares one transposed copy of ``x`` between the horizontal
+    two; the compiled one (``fast`` on CPU) reads x once for all four. Computed in float32 at least, as
+    :func:`gated_scan`, whatever the autocast.
     """
     _check(x, gates, DIRECTIONS, impl)
     x, gates = _promote(x, gates)
     if impl == "reference":
         blocks = gates.split(x.shape[1], dim=1)
         return torch.cat([gated_scan_reference(x, g, d) for g, d in zip(blocks, DIRECTIONS, strict=True)], 1)
+    if impl == "fast" and x.device.type == "cpu" and scan_native.load() is not None:
+        return _NativeScan4.apply(x, gates)
     return _GatedScan.apply(x, gates, DIRECTIONS)
 
 
@@ -151,6 +158,25 @@ class _GatedScan(torch.autograd.Function):
             _state_minus_input(h, x, dim, reverse, out=grad_g)
             grad_g.mul_(u)
         return grad_x, grad_gates, None
+
+
+class _NativeScan4(torch.autograd.Function):
+    """x (B, C, H, W), gates (B, 4C, H, W) -> (B, 4C, H, W) through the compiled CPU kernel (NCHW)."""
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, x: Tensor, gates: Tensor) -> Tensor:
+        x = x.contiguous()
+        gates = gates.contiguous()
+        out = scan_native.load().forward(x, gates)
+        ctx.save_for_backward(x, gates, out)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: FunctionCtx, grad_out: Tensor) -> tuple[Tensor, Tensor]:
+        x, gates, out = ctx.saved_tensors
+        grad_x, grad_gates = scan_native.load().backward(x, gates, out, grad_out.contiguous())
+        return grad_x, grad_gates
 
 
 def _blocks(t: Tensor, x: Tensor) -> tuple[Tensor, ...]:

@@ -1,1 +1,2 @@
-"""Hydra plugin of flowdeblur: a resumable Optuna sweeper (``src/flowdeblur/conf/hparams_search/optuna.yaml``)."""
+"""Hydra plugin of flowdeblur: an Optuna sweeper with persistent, resumable studies and pruning
+(``hydra/sweeper=flowdeblur_optuna``, selected by ``hparams_search=optuna``)."""

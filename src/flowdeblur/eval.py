@@ -2,8 +2,9 @@
 
 The model is rebuilt from the config stored in the checkpoint (or in a safetensors export,
 :mod:`flowdeblur.weights`); the data defaults to the data the model was trained on, and other data
-(``data=gopro data.root=...``) keeps the model's window (``num_frames``, ``target``). ``tile=<px>`` restores
-full frames tile by tile. Writes ``metrics.json``, ``per_clip.csv``, ``per_clip.json`` (per sequence) and
+(``data=gopro data.root=...``) keeps the model's window (``num_frames``, ``target``). Whole frames are restored
+at once when they fit ``max_memory_mb``, else in full-width strips equal to whole frames (:mod:`flowdeblur.tiled`);
+``tile=<rows>`` forces strips. Writes ``metrics.json``, ``per_clip.csv``, ``per_clip.json`` (per sequence) and
 ``report.md`` into the run dir; metric conventions: docs/evaluation.md.
 """
 
@@ -39,7 +40,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     config.data.update({other: None for other in ("train", "val", "test") if other != cfg.split})
     module = build_module(config)
     module.net.load_state_dict(net_state)
-    module.net = TiledNet(module.net, cfg.get("tile"), cfg.get("tile_overlap", 32))
+    module.net = TiledNet(module.net, cfg.get("tile"), cfg.get("tile_overlap", 64), cfg.get("max_memory_mb"))
     datamodule = build_datamodule(config)
     dataset = datamodule.dataset(cfg.split)
     if not getattr(dataset, "has_sharp", True):

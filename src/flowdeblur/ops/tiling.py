@@ -1,79 +1,52 @@
-"""Tiled forward of a frame-window network: peak memory set by the tile size, not by the frame size.
+"""Horizontal strips of a frame and the exact hand-over of scan states between them.
 
-The frame is covered by tiles of ``tile`` pixels whose neighbours overlap by at least ``overlap`` pixels (the
-last tile of a row/column is moved back to end at the border, so all tiles share one size). Each tile's output
-is weighted by a separable ramp on every side shared with another tile (1 elsewhere, border sides included): 0
-over the outer quarter of the overlap, a cosine rise over its middle half, 1 beyond; the weighted outputs are
-normalised by the summed weights. Seams blend smoothly, the pixels nearest a tile's cut edge (where its
-receptive field is cut off) are never used, and a network whose receptive field reaches at most ``overlap /
-4`` pixels gives exactly its untiled output. Choose tiles that are multiples of the network's stride to avoid
-padding each tile.
+A frame too large to restore at once is cut into strips spanning whole rows (so row-wise operations see complete
+rows). Strip ``k`` *owns* rows ``[start, stop)`` (the owned rows partition the frame) and is computed on rows
+``[top, bottom)``: its owned rows plus ``context`` rows above and below (fewer at the frame's borders), the
+local receptive field its owned rows need. All bounds but the frame's height are multiples of the network's
+stride, so every strip sees the same pixel grid at every pyramid level as the whole frame.
+
+Column-wise linear recurrences (the vertical scans of a spatial RNN, ``h_t = g_t h_{t-1} + (1 - g_t) x_t``) reach
+across strips; they are made exact by :func:`carry`: each strip reports the state at its far owned edge computed
+from a zero state at its near owned edge (``ends``) and the product of the gates over its owned rows
+(``gains``); the true state entering strip ``k`` is then ``s_k = ends_{k-1} + gains_{k-1} * s_{k-1}``, the same
+recurrence over strips.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+from dataclasses import dataclass
 
-import torch
 from torch import Tensor
 
 
-def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
-    """Start offsets of ``tile``-long tiles covering ``[0, size)``, overlapping by at least ``overlap``."""
-    if size <= tile:
-        return [0]
-    return [*range(0, size - tile, tile - overlap), size - tile]
+@dataclass(frozen=True)
+class Strip:
+    """Rows ``[top, bottom)`` computed, rows ``[start, stop)`` owned (``top <= start < stop <= bottom``)."""
+
+    top: int
+    start: int
+    stop: int
+    bottom: int
 
 
-def blend_weights(starts: list[int], tile: int, overlap: int, size: int) -> list[Tensor]:
-    """Per tile, (min(tile, size),) weights: a ramp (module docstring) on sides shared with a neighbour."""
-    length = min(tile, size)
-    i = torch.arange(overlap, dtype=torch.float64)
-    rise = ((i + 0.5 - overlap / 4) / (overlap / 2)).clamp(0, 1) if overlap > 0 else i
-    ramp = 0.5 - 0.5 * torch.cos(math.pi * rise)
-    weights = []
-    for k in range(len(starts)):
-        w = torch.ones(length, dtype=torch.float64)
-        if k > 0:
-            w[:overlap] = ramp
-        if k < len(starts) - 1:
-            w[length - overlap:] = ramp.flip(0)
-        weights.append(w)
-    return weights
+def plan_strips(height: int, rows: int, context: int, stride: int = 1) -> list[Strip]:
+    """Strips owning ``rows`` rows each (the last one the remainder) with ``context`` rows of context.
 
-
-def tiled_forward(
-    fn: Callable[[Tensor], Tensor], frames: Tensor, tile: int | tuple[int, int] | None, overlap: int = 32
-) -> Tensor:
-    """``fn``: (B, T, 3, h, w) -> (B, C, h, w); frames (B, T, 3, H, W) -> (B, C, H, W) computed tile by tile.
-
-    Args:
-        fn: the network call on one tile.
-        frames: the full window.
-        tile: tile size, an int (square) or (height, width); None or 0 runs ``fn`` on the whole frame.
-        overlap: minimum overlap of neighbouring tiles, in pixels, at most half the tile.
+    ``rows`` and ``context`` are rounded up to multiples of ``stride``. One strip when ``rows >= height``.
     """
-    h, w = frames.shape[-2:]
-    if not tile:
-        return fn(frames)
-    th, tw = (tile, tile) if isinstance(tile, int) else (int(tile[0]), int(tile[1]))
-    if not 0 <= 2 * overlap <= min(th, tw):
-        raise ValueError(f"tile overlap: expected 0 <= overlap <= half the tile size {min(th, tw)}, "
-                         f"got {overlap}")
-    if h <= th and w <= tw:
-        return fn(frames)
-    ys, xs = tile_starts(h, th, overlap), tile_starts(w, tw, overlap)
-    wys, wxs = blend_weights(ys, th, overlap, h), blend_weights(xs, tw, overlap, w)
-    out: Tensor | None = None
-    total = torch.zeros(h, w, dtype=torch.float64)
-    for y, wy in zip(ys, wys, strict=True):
-        for x, wx in zip(xs, wxs, strict=True):
-            piece = fn(frames[..., y:y + th, x:x + tw])
-            if out is None:
-                out = torch.zeros(*piece.shape[:2], h, w, dtype=torch.float64, device=piece.device)
-            weight = wy[:, None] * wx[None, :]
-            out[..., y:y + th, x:x + tw] += piece.double() * weight.to(piece.device)
-            total[y:y + th, x:x + tw] += weight
-    assert out is not None
-    return (out / total.to(out.device)).to(frames.dtype)
+    if rows < 1 or context < 0 or stride < 1:
+        raise ValueError(f"strips: expected rows >= 1, context >= 0, stride >= 1; got {rows}, {context}, {stride}")
+    rows, context = -(-rows // stride) * stride, -(-context // stride) * stride
+    starts = list(range(0, height, rows))
+    return [Strip(max(0, a - context), a, min(a + rows, height), min(a + rows + context, height)) for a in starts]
+
+
+def carry(ends: list[Tensor], gains: list[Tensor]) -> list[Tensor | None]:
+    """States entering each strip of a scan running from strip 0 to the last (reverse the lists for the other
+    way): ``None`` (zero) for strip 0, then ``s_k = ends[k-1] + gains[k-1] * s_{k-1}``; tensors (..., W)."""
+    states: list[Tensor | None] = [None]
+    for end, gain in zip(ends[:-1], gains[:-1], strict=True):
+        prev = states[-1]
+        states.append(end if prev is None else end + gain * prev)
+    return states

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -58,6 +57,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     import torch
     from hydra import compose, initialize_config_dir
 
+    from benchmarks.common import machine
     from flowdeblur.build import build_net
     from flowdeblur.infer import window_restorer
     from flowdeblur.tiled import TiledNet
@@ -92,13 +92,8 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         "config": {"overrides": list(args.override), "weight_source": cfg.model.get("weight_source"),
                    "flow": cfg.model.flow.get("_target_"),
                    "layer": (cfg.model.get("layer") or {}).get("_target_")},
-        "machine": machine(torch.__version__),
+        "machine": machine(),
     }
-
-
-def machine(torch_version: str) -> dict[str, Any]:
-    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "python": platform.python_version(), "torch": torch_version}
 
 
 def run_one(args: argparse.Namespace, tile: str, precision: str) -> dict[str, Any]:

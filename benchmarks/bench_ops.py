@@ -1,6 +1,7 @@
-"""Speed and memory of the ops' reference and fast versions: 4-direction gated scan, per-pixel filtering.
+"""Speed and memory of the ops against their reference and their memory-bandwidth floor: 4-direction gated
+scan, per-pixel filtering.
 
-``python -m benchmarks.bench_ops [--quick] [--threads 2] [--repeats 5] [--devices cpu,cuda] [--compiled]``
+``python -m benchmarks.bench_ops [--quick] [--threads 1,2] [--repeats 7] [--devices cpu,cuda] [--impls ...]``
 
 Cases (``--quick`` shrinks them and the repeats):
 - ``scan``: :func:`flowdeblur.ops.scan.gated_scan_4` at half of 720p: x (1, 32, 360, 640), gates
@@ -21,9 +22,14 @@ process's resident-set high-water mark over one more call: freed heap memory is 
 before it is the peak, to a page. (The profiler's allocation events give the same numbers here but take
 gigabytes on the reference scan's autograd graph.) ``peak_mb`` is null where this is not available.
 
-Prints a table with the fast version's speed-up and memory ratio against the reference and writes
-``outputs/bench/ops.json``: ``{"machine": {...}, "records": [{"op", "impl", "pass", "shape", "device",
-"median_s", "spread_s", "peak_mb", ...}, ...]}``.
+Floor (:mod:`benchmarks.floor`): for every thread count the copy bandwidth is measured in the same run, and
+each record gets the bytes its op must move, the floor time (bytes / best copy bandwidth) and the ratios
+``min_s / floor_s`` and ``median_s / floor_s`` (targets: scan fwd <= 2, fwd+bwd <= 3).
+
+Prints a table with the speed-up and memory ratio against the reference and the floor ratios, and writes
+``outputs/bench/ops.json``: ``{"machine": {...}, "bandwidth": {threads: {...}}, "records": [{"op", "impl",
+"pass", "shape", "device", "threads", "median_s", "min_s", "spread_s", "peak_mb", "floor": {"bytes",
+"copy_gbs", "floor_s", "ratio_min", "ratio_median"}}, ...]}``.
 """
 
 from __future__ import annotations
@@ -31,8 +37,6 @@ from __future__ import annotations
 import argparse
 import ctypes
 import json
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -43,11 +47,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from benchmarks.common import machine
+from benchmarks.floor import copy_bandwidth, floor_record
 from flowdeblur.ops.filtering import per_pixel_filter
 from flowdeblur.ops.scan import gated_scan_4
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 2.0**20
+TARGETS = {("scan", "fwd"): 2.0, ("scan", "fwd+bwd"): 3.0}
 
 
 @dataclass
@@ -175,30 +182,17 @@ def measure(
     }
 
 
-def machine(devices: list[torch.device]) -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    if Path("/proc/cpuinfo").exists():
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    info = {"cpu": cpu, "cores": os.cpu_count(), "threads": torch.get_num_threads(),
-            "torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform(),
-            "ld_preload": os.environ.get("LD_PRELOAD", "")}
-    if any(d.type == "cuda" for d in devices):
-        info["cuda"] = torch.cuda.get_device_name(0)
-    return info
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, 2 repeats (a smoke run)")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--reference-repeats", type=int, default=2, help="repeats of the reference scan")
     parser.add_argument("--devices", default="cpu,cuda", help="devices to run on (cuda skipped if absent)")
     parser.add_argument("--ops", default="scan,filter")
-    parser.add_argument("--compiled", action="store_true", help="also time the torch.compile'd scan")
+    parser.add_argument("--impls", default="reference,fast,chunked",
+                        help="comma-separated; chunked (the pure-PyTorch scan) applies to the scan only")
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "bench" / "ops.json")
     args = parser.parse_args(argv)
     if args.quick:
@@ -213,45 +207,65 @@ def cases(args: argparse.Namespace) -> list[Case]:
     return [wanted[name] for name in args.ops.split(",")]
 
 
-def report(records: list[dict[str, Any]], info: dict[str, Any], out: Path) -> None:
+def report(records: list[dict[str, Any]], info: dict[str, Any], bandwidth: dict[str, Any], out: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    title = f"flowdeblur ops on {info['cpu']} ({info['threads']} threads), torch {info['torch']}"
+    title = f"flowdeblur ops on {info['cpu']}, torch {info['torch']}, load {info['loadavg']}"
     table = Table(title=title)
-    for column in ("op", "pass", "device", "shape", "impl", "median ms", "spread ms", "cpu ms", "peak MiB",
-                   "speed-up", "cpu speed-up", "memory vs ref"):
+    for column in ("op", "pass", "device", "threads", "shape", "impl", "min ms", "median ms", "cpu ms",
+                   "peak MiB", "speed-up", "floor ms", "time/floor min–med", "target"):
         table.add_column(column, justify="right")
-    reference = {(r["op"], r["pass"], r["device"]): r for r in records if r["impl"] == "reference"}
+    reference = {(r["op"], r["pass"], r["device"], r["threads"]): r for r in records if r["impl"] == "reference"}
     for r in records:
-        ref = reference.get((r["op"], r["pass"], r["device"]))
+        ref = reference.get((r["op"], r["pass"], r["device"], r["threads"]))
         versus = ref is not None and r is not ref
+        floor = r["floor"]
         table.add_row(
-            r["op"], r["pass"], r["device"], "×".join(map(str, r["shape"])), r["impl"],
-            f"{1e3 * r['median_s']:.1f}", f"{1e3 * r['spread_s']:.1f}", f"{1e3 * r['cpu_s']:.1f}",
+            r["op"], r["pass"], r["device"], str(r["threads"]), "×".join(map(str, r["shape"])), r["impl"],
+            f"{1e3 * r['min_s']:.1f}", f"{1e3 * r['median_s']:.1f}", f"{1e3 * r['cpu_s']:.1f}",
             "" if r["peak_mb"] is None else f"{r['peak_mb']:.0f}",
             f"{ref['median_s'] / r['median_s']:.1f}×" if versus else "",
-            f"{ref['cpu_s'] / r['cpu_s']:.1f}×" if versus and r["cpu_s"] > 0 else "",
-            f"{r['peak_mb'] / ref['peak_mb']:.2f}" if versus and r["peak_mb"] and ref["peak_mb"] else "",
+            f"{1e3 * floor['floor_s']:.1f}", f"{floor['ratio_min']:.2f}–{floor['ratio_median']:.2f}",
+            _target(r),
         )
-    console = Console(width=max(Console().width, 150))
+    console = Console(width=max(Console().width, 170))
     console.print(table)
+    for key, bw in bandwidth.items():
+        console.print(f"copy bandwidth {key}: best {bw['best_gbs']:.1f} GB/s, median {bw['median_gbs']:.1f}, "
+                      f"into a fresh tensor {bw['fresh_best_gbs']:.1f} (read + write of a "
+                      f"{bw['buffer_mb']:.0f} MB buffer)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": info, "records": records}, indent=2) + "\n")
+    out.write_text(json.dumps({"machine": info, "bandwidth": bandwidth, "records": records}, indent=2) + "\n")
     console.print(f"[bold]written[/bold]: {out}")
+
+
+def _target(record: dict[str, Any]) -> str:
+    target = TARGETS.get((record["op"], record["pass"]))
+    if target is None or record["impl"] != "fast":
+        return ""
+    return f"≤{target:g}: " + ("yes" if record["floor"]["ratio_median"] <= target else "no")
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
     devices = [torch.device(d) for d in args.devices.split(",") if d != "cuda" or torch.cuda.is_available()]
-    records = []
-    for device in devices:
-        for case in cases(args):
-            impls = ["reference", "fast"] + (["compiled"] if args.compiled and case.op == "scan" else [])
-            for pass_ in ("fwd", "fwd+bwd"):
-                records += [measure(case, impl, pass_, device, args) for impl in impls]
-    report(records, machine(devices), args.out)
+    records, bandwidth = [], {}
+    for threads in (int(t) for t in args.threads.split(",")):
+        torch.set_num_threads(threads)
+        for device in devices:
+            if device.type == "cuda" and threads != int(args.threads.split(",")[0]):
+                continue  # the thread count does not change a GPU kernel
+            bw = copy_bandwidth(32 if args.quick else 256, device=device)
+            bandwidth[f"{device.type}/{threads} threads"] = bw
+            for case in cases(args):
+                impls = [i for i in args.impls.split(",") if i != "chunked" or case.op == "scan"]
+                for pass_ in ("fwd", "fwd+bwd"):
+                    for impl in impls:
+                        record = measure(case, impl, pass_, device, args)
+                        record["floor"] = floor_record(record, bw)
+                        records.append(record)
+    report(records, machine(), bandwidth, args.out)
     return records
 
 

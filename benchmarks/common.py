@@ -16,7 +16,7 @@ OUT_DIR = Path("outputs/bench")
 
 
 def machine() -> dict[str, Any]:
-    """CPU model, cores, torch version and accelerator of this machine."""
+    """CPU model, cores, threads, load (1/5/15-minute averages), torch version and accelerator of this machine."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -29,8 +29,11 @@ def machine() -> dict[str, Any]:
         "cpu": cpu,
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "loadavg": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "torch": torch.__version__,
         "python": platform.python_version(),
+        "platform": platform.platform(),
+        "ld_preload": os.environ.get("LD_PRELOAD", ""),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
 

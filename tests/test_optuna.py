@@ -28,9 +28,13 @@ from tests.sweeping import TINY_SWEEP, multirun, read_metrics
 STUDY = "flowdeblur"
 GOOD_LR, BAD_LR = 0.001, 0.1  # 4 steps at 0.1 take the tiny model from ~26 dB to ~8 dB
 # two validations (steps 4 and 8) per trial; the median pruner starts after one completed trial
-PRUNED_SEARCH = ["hparams_search=optuna", "trainer.max_steps=8", "hydra.sweeper.n_trials=6",
-                 "hydra.sweeper.pruner.n_startup_trials=1",
-                 f"hydra.sweeper.params={{optim.optimizer.lr: 'choice({GOOD_LR}, {BAD_LR})'}}"]
+PRUNED_SEARCH = [
+    "hparams_search=optuna",
+    "trainer.max_steps=8",
+    "hydra.sweeper.n_trials=6",
+    "hydra.sweeper.pruner.n_startup_trials=1",
+    f"hydra.sweeper.params={{optim.optimizer.lr: 'choice({GOOD_LR}, {BAD_LR})'}}",
+]
 
 
 def storage_url(directory: Path) -> str:
@@ -42,11 +46,20 @@ def load(directory: Path) -> optuna.study.Study:
 
 
 def test_search_space_syntax() -> None:
-    space, fixed = parse_search_space([
-        "a=choice(1, 2)", "b=tag(log, interval(1e-4, 2e-3))", "c=range(1, 5)", "d=range(0.5, 2.0, 0.5)",
-        "e=x,y", "f=int(interval(2, 8))", "g=tag(log, int(interval(1, 64)))", "h=5", "a=choice(3, 4)",
-        "i=choice([8,16], [16,32])",
-    ])
+    space, fixed = parse_search_space(
+        [
+            "a=choice(1, 2)",
+            "b=tag(log, interval(1e-4, 2e-3))",
+            "c=range(1, 5)",
+            "d=range(0.5, 2.0, 0.5)",
+            "e=x,y",
+            "f=int(interval(2, 8))",
+            "g=tag(log, int(interval(1, 64)))",
+            "h=5",
+            "a=choice(3, 4)",
+            "i=choice([8,16], [16,32])",
+        ]
+    )
     assert space == {
         "a": CategoricalDistribution([3, 4]),
         "b": FloatDistribution(1e-4, 2e-3, log=True),
@@ -94,19 +107,18 @@ def test_budget_line_counts_steps_of_pruned_trials(tmp_path: Path) -> None:
 
 def _enqueue_rigged(directory: Path) -> None:
     """The study the rigged search resumes: good, bad, good, bad, ... learning rates in this order."""
-    study = optuna.create_study(study_name=STUDY, storage=open_storage(storage_url(directory)),
-                                direction="maximize")
+    study = optuna.create_study(study_name=STUDY, storage=open_storage(storage_url(directory)), direction="maximize")
     for lr in (GOOD_LR, BAD_LR, GOOD_LR, BAD_LR, GOOD_LR, BAD_LR):
         study.enqueue_trial({"optim.optimizer.lr": lr})
 
 
 def _start_and_kill_during(directory: Path, job: int, timeout: float = 180) -> str:
     """Start the rigged search and SIGKILL it (all its processes) once job ``job`` has started training."""
-    args = [sys.executable, "-m", "flowdeblur.train", "-m", *TINY_SWEEP, *PRUNED_SEARCH,
-            f"hydra.sweep.dir={directory}"]
+    args = [sys.executable, "-m", "flowdeblur.train", "-m", *TINY_SWEEP, *PRUNED_SEARCH, f"hydra.sweep.dir={directory}"]
     env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "offline", "HYDRA_FULL_ERROR": "1"}
-    proc = subprocess.Popen(args, cwd=REPO, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        args, cwd=REPO, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
     deadline = time.monotonic() + timeout
     try:
         while not (directory / str(job) / "metrics.json").is_file():
@@ -137,8 +149,15 @@ def test_pruned_search_resumes_after_kill_and_opens_in_dashboard(tmp_path: Path)
     assert resumed.returncode == 0, resumed.output[-3000:]
     trials = load(tmp_path).trials
     states = [t.state for t in trials]
-    assert states == [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.PRUNED,
-                      TrialState.COMPLETE, TrialState.PRUNED, TrialState.COMPLETE], states
+    assert states == [
+        TrialState.COMPLETE,
+        TrialState.PRUNED,
+        TrialState.FAIL,
+        TrialState.PRUNED,
+        TrialState.COMPLETE,
+        TrialState.PRUNED,
+        TrialState.COMPLETE,
+    ], states
     # the interrupted trial's parameters ran again as the last trial
     assert trials[2].user_attrs["interrupted"] is True
     assert trials[6].params == trials[2].params and trials[6].user_attrs["retry_of"] == 2
@@ -172,8 +191,13 @@ def test_pruned_search_resumes_after_kill_and_opens_in_dashboard(tmp_path: Path)
 
 
 def test_multi_objective_search_maximises_psnr_and_minimises_macs(tmp_path: Path) -> None:
-    run = multirun(tmp_path, "hparams_search=optuna_pareto", "hydra.sweeper.n_trials=2", "trainer.max_steps=2",
-                   "model.deblurrer.channels=choice([8,8,16,16], [8,16,16,32])")
+    run = multirun(
+        tmp_path,
+        "hparams_search=optuna_pareto",
+        "hydra.sweeper.n_trials=2",
+        "trainer.max_steps=2",
+        "model.deblurrer.channels=choice([8,8,16,16], [8,16,16,32])",
+    )
     assert run.returncode == 0, run.output[-3000:]
     study = optuna.load_study(study_name="flowdeblur_pareto", storage=storage_url(tmp_path))
     assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]

@@ -30,8 +30,14 @@ class OptunaPruning(pl.Callback):
     RUNNING (a job started outside its sweep) is left alone with a warning.
     """
 
-    def __init__(self, storage: str, study_name: str, trial_number: int, monitor: str,
-                 pruner: optuna.pruners.BasePruner | None = None) -> None:
+    def __init__(
+        self,
+        storage: str,
+        study_name: str,
+        trial_number: int,
+        monitor: str,
+        pruner: optuna.pruners.BasePruner | None = None,
+    ) -> None:
         self.storage = storage
         self.study_name = study_name
         self.trial_number = int(trial_number)
@@ -47,8 +53,7 @@ class OptunaPruning(pl.Callback):
         study_id = storage.get_study_id_from_name(self.study_name)
         trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, self.trial_number)
         if storage.get_trial(trial_id).state != TrialState.RUNNING:
-            log.warning("Optuna trial %d of %r is not running: not reporting to it", self.trial_number,
-                        self.study_name)
+            log.warning("Optuna trial %d of %r is not running: not reporting to it", self.trial_number, self.study_name)
             return
         study = optuna.load_study(study_name=self.study_name, storage=storage, pruner=self.pruner)
         self.trial = optuna.Trial(study, trial_id)
@@ -79,8 +84,10 @@ class OptunaPruning(pl.Callback):
         if not self.report_values:
             return False
         if value is None:
-            raise ValueError(f"hparams_search: the pruning callback monitors {self.monitor!r}, which validation "
-                             f"does not log (logged: {sorted(trainer.callback_metrics)})")
+            raise ValueError(
+                f"hparams_search: the pruning callback monitors {self.monitor!r}, which validation "
+                f"does not log (logged: {sorted(trainer.callback_metrics)})"
+            )
         self.trial.report(float(value), step)
         if not self.trial.should_prune():
             return False

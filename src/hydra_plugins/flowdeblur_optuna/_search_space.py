@@ -57,19 +57,24 @@ def to_distribution(override: Override) -> BaseDistribution:
         return IntDistribution(int(start), int(_last_in_range(start, stop, step)), step=int(step))
     if isinstance(value, IntervalSweep):
         log = "log" in value.tags
-        if isinstance(value.start, int) and isinstance(value.end, int):
-            return IntDistribution(value.start, value.end, log=log)
-        return FloatDistribution(float(value.start), float(value.end), log=log)
-    raise ValueError(f"{override.input_line}: expected choice(...), range(...), interval(...) or "
-                     "tag(log, interval(...)) for an Optuna search")
+        low, high = value.start, value.end
+        if low is None or high is None:
+            raise ValueError(f"{override.input_line}: interval() needs a low and a high bound")
+        if isinstance(low, int) and isinstance(high, int):
+            return IntDistribution(low, high, log=log)
+        return FloatDistribution(float(low), float(high), log=log)
+    raise ValueError(
+        f"{override.input_line}: expected choice(...), range(...), interval(...) or "
+        "tag(log, interval(...)) for an Optuna search"
+    )
 
 
 def _choices(override: Override) -> list[CategoricalChoiceType]:
-    choices = list(override.sweep_iterator(transformer=Transformer.encode))
-    for choice in choices:
+    choices: list[CategoricalChoiceType] = []
+    for choice in override.sweep_iterator(transformer=Transformer.encode):
         if not isinstance(choice, str | int | float | bool | type(None)):
-            raise ValueError(f"{override.input_line}: a choice must be a str, int, float, bool or null, "
-                             f"got {choice!r}")
+            raise ValueError(f"{override.input_line}: a choice must be a str, int, float, bool or null, got {choice!r}")
+        choices.append(choice)
     return choices
 
 

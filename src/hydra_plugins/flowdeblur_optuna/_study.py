@@ -21,8 +21,9 @@ log = logging.getLogger(__name__)
 def open_storage(url: str) -> RDBStorage:
     """The SQLAlchemy storage at ``url``; the directory of an sqlite file is created first."""
     if not isinstance(url, str) or "://" not in url:
-        raise ValueError(f"hydra.sweeper.storage: expected an SQLAlchemy URL such as sqlite:///<dir>/optuna.db, "
-                         f"got {url!r}")
+        raise ValueError(
+            f"hydra.sweeper.storage: expected an SQLAlchemy URL such as sqlite:///<dir>/optuna.db, got {url!r}"
+        )
     if url.startswith("sqlite"):
         from sqlalchemy.engine import make_url
 
@@ -36,8 +37,10 @@ def check_directions(study: optuna.Study, directions: Sequence[str]) -> None:
     """Refuse to resume a study created with other objectives."""
     stored = [d.name.lower() for d in study.directions]
     if stored != [d.lower() for d in directions]:
-        raise ValueError(f"hydra.sweeper.direction: study {study.study_name!r} was created with directions "
-                         f"{stored}, the config asks for {list(directions)}")
+        raise ValueError(
+            f"hydra.sweeper.direction: study {study.study_name!r} was created with directions "
+            f"{stored}, the config asks for {list(directions)}"
+        )
 
 
 def retry_interrupted(study: optuna.Study, storage: RDBStorage) -> list[int]:
@@ -50,8 +53,9 @@ def retry_interrupted(study: optuna.Study, storage: RDBStorage) -> list[int]:
         storage.set_trial_user_attr(trial._trial_id, INTERRUPTED, True)
         storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
         study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number})
-        log.warning("trial %d was interrupted: marked FAIL, its parameters %s are proposed again",
-                    trial.number, trial.params)
+        log.warning(
+            "trial %d was interrupted: marked FAIL, its parameters %s are proposed again", trial.number, trial.params
+        )
     return [t.number for t in interrupted]
 
 
@@ -87,14 +91,16 @@ def budget_line(trials: Sequence[FrozenTrial]) -> str:
 
 def results(study: optuna.Study) -> dict[str, Any]:
     """Best trial (one objective) or Pareto front (several), as written to ``optimization_results.yaml``."""
-    out: dict[str, Any] = {"name": "optuna", "study_name": study.study_name,
-                           "directions": [d.name.lower() for d in study.directions]}
+    out: dict[str, Any] = {
+        "name": "optuna",
+        "study_name": study.study_name,
+        "directions": [d.name.lower() for d in study.directions],
+    }
     if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         return out
     if len(study.directions) == 1:
         best = study.best_trial
         out.update(best_trial=best.number, best_params=best.params, best_value=best.value)
     else:
-        out["best_trials"] = [{"number": t.number, "params": t.params, "values": t.values}
-                              for t in study.best_trials]
+        out["best_trials"] = [{"number": t.number, "params": t.params, "values": t.values} for t in study.best_trials]
     return out

@@ -51,15 +51,28 @@ class OptunaSweeperConf:
     params: Any = None
 
 
-ConfigStore.instance().store(group="hydra/sweeper", name="flowdeblur_optuna", node=OptunaSweeperConf,
-                             provider="flowdeblur")
+ConfigStore.instance().store(
+    group="hydra/sweeper", name="flowdeblur_optuna", node=OptunaSweeperConf, provider="flowdeblur"
+)
 
 
 class OptunaSweeper(Sweeper):
     """Runs ``n_trials`` trials of an Optuna study, ``n_jobs`` at a time through the configured launcher."""
 
-    def __init__(self, storage: Any, study_name: str, direction: Any, objectives: Any, n_trials: int, n_jobs: int,
-                 max_failure_rate: float, retry_interrupted: bool, sampler: Any, pruner: Any, params: Any) -> None:
+    def __init__(
+        self,
+        storage: Any,
+        study_name: str,
+        direction: Any,
+        objectives: Any,
+        n_trials: int,
+        n_jobs: int,
+        max_failure_rate: float,
+        retry_interrupted: bool,
+        sampler: Any,
+        pruner: Any,
+        params: Any,
+    ) -> None:
         self.storage_url = storage
         self.study_name = study_name
         self.directions = [str(d) for d in direction] if OmegaConf.is_list(direction) else [str(direction)]
@@ -74,15 +87,19 @@ class OptunaSweeper(Sweeper):
         self.launcher: Launcher | None = None
         self.sweep_dir = Path(".")
         if self.objectives is not None and len(self.objectives) != len(self.directions):
-            raise ValueError(f"hydra.sweeper.objectives: {self.objectives} needs one direction each, "
-                             f"got direction={self.directions}")
+            raise ValueError(
+                f"hydra.sweeper.objectives: {self.objectives} needs one direction each, got direction={self.directions}"
+            )
         if len(self.directions) > 1 and self.objectives is None:
-            raise ValueError("hydra.sweeper.objectives: a multi-objective study reads its objectives from the job's "
-                             "metrics.json: name one metric per direction, e.g. [val/psnr, macs]")
+            raise ValueError(
+                "hydra.sweeper.objectives: a multi-objective study reads its objectives from the job's "
+                "metrics.json: name one metric per direction, e.g. [val/psnr, macs]"
+            )
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.launcher = Plugins.instance().instantiate_launcher(
-            hydra_context=hydra_context, task_function=task_function, config=config)
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
         self.sweep_dir = Path(str(config.hydra.sweep.dir))
 
     def sweep(self, arguments: list[str]) -> None:
@@ -93,33 +110,47 @@ class OptunaSweeper(Sweeper):
 
         distributions, fixed = parse_search_space([*(f"{k}={v}" for k, v in self.params.items()), *arguments])
         storage = _study.open_storage(self.storage_url)
-        study = optuna.create_study(storage=storage, study_name=self.study_name, directions=self.directions,
-                                    load_if_exists=True)
+        study = optuna.create_study(
+            storage=storage,
+            study_name=self.study_name,
+            directions=[_direction(d) for d in self.directions],
+            load_if_exists=True,
+        )
         _study.check_directions(study, self.directions)
         study.sampler = self._sampler(len(study.trials))
         study.pruner = instantiate(self.pruner_cfg)
         if len(self.directions) > 1 and not isinstance(study.pruner, optuna.pruners.NopPruner):
-            raise ValueError("hydra.sweeper.pruner: Optuna prunes single-objective studies only "
-                             "(hparams_search/pruner=none)")
+            raise ValueError(
+                "hydra.sweeper.pruner: Optuna prunes single-objective studies only (hparams_search/pruner=none)"
+            )
         if self.retry:
             _study.retry_interrupted(study, storage)
-        log.info("Optuna study %r in %s: %d trials so far, searching %s", study.study_name, self.storage_url,
-                 sum(map(_study.counted, study.trials)), sorted(distributions))
+        log.info(
+            "Optuna study %r in %s: %d trials so far, searching %s",
+            study.study_name,
+            self.storage_url,
+            sum(map(_study.counted, study.trials)),
+            sorted(distributions),
+        )
         while (to_go := self.n_trials - sum(map(_study.counted, study.get_trials(deepcopy=False)))) > 0:
             trials = [study.ask(distributions) for _ in range(min(self.n_jobs, to_go))]
             returns = self._launch(trials, [override_strings(t.params, fixed) for t in trials])
-            failures = [ret for trial, ret in zip(trials, returns) if not self._tell(study, storage, trial, ret)]
-            if len(failures) > self.max_failure_rate * len(returns):
-                raise RuntimeError(f"{len(failures)} of {len(returns)} trials failed "
-                                   f"(hydra.sweeper.max_failure_rate={self.max_failure_rate})")
+            told = [self._tell(study, storage, trial, ret) for trial, ret in zip(trials, returns, strict=True)]
+            failures = told.count(False)
+            if failures > self.max_failure_rate * len(returns):
+                raise RuntimeError(
+                    f"{failures} of {len(returns)} trials failed "
+                    f"(hydra.sweeper.max_failure_rate={self.max_failure_rate})"
+                )
         self._finish(study)
 
     def _sampler(self, n_existing: int) -> Any:
         """The configured sampler; a seeded one resumed with ``n_existing`` trials gets seed + n_existing so that
         it does not propose the first trials again."""
-        cfg = OmegaConf.create(OmegaConf.to_container(self.sampler_cfg))
+        cfg = OmegaConf.to_container(self.sampler_cfg)
+        assert isinstance(cfg, dict)
         if n_existing and cfg.get("seed") is not None:
-            cfg.seed = int(cfg.seed) + n_existing
+            cfg["seed"] = int(cfg["seed"]) + n_existing
         return instantiate(cfg)
 
     def _launch(self, trials: Sequence[Any], overrides: list[list[str]]) -> list[JobReturn]:
@@ -128,7 +159,8 @@ class OptunaSweeper(Sweeper):
         first = trials[0].number
         if [t.number for t in trials] == list(range(first, first + len(trials))):
             return list(self.launcher.launch([tuple(o) for o in overrides], initial_job_idx=first))
-        return [ret for t, o in zip(trials, overrides) for ret in self.launcher.launch([tuple(o)], t.number)]
+        launch = self.launcher.launch
+        return [ret for t, o in zip(trials, overrides, strict=True) for ret in launch([tuple(o)], t.number)]
 
     def _tell(self, study: Any, storage: Any, trial: Any, ret: JobReturn) -> bool:
         """Record the job's outcome in its trial; False for a failed trial."""
@@ -151,21 +183,23 @@ class OptunaSweeper(Sweeper):
             return True
         names = self.objectives
         raw = [metrics.get(n) for n in names] if names else [ret.return_value]
-        try:
-            values = [float(v) for v in raw]
-        except (TypeError, ValueError):
-            values = [float("nan")]
+        values = [_to_float(v) for v in raw]
         if not _study.is_finite(values):
-            log.warning("trial %d failed: objectives %s = %s (see %s)", trial.number, names or "return value", raw,
-                        job_dir / "metrics.json")
+            log.warning(
+                "trial %d failed: objectives %s = %s (see %s)",
+                trial.number,
+                names or "return value",
+                raw,
+                job_dir / "metrics.json",
+            )
             study.tell(trial, state=TrialState.FAIL)
             return False
         study.tell(trial, values)
         return True
 
     def _finish(self, study: Any) -> None:
-        from hydra_plugins.flowdeblur_optuna import _study
         from flowdeblur.utils.io import write_text_atomic
+        from hydra_plugins.flowdeblur_optuna import _study
 
         out = _study.results(study)
         write_text_atomic(self.sweep_dir / "optimization_results.yaml", OmegaConf.to_yaml(OmegaConf.create(out)))
@@ -174,6 +208,22 @@ class OptunaSweeper(Sweeper):
             log.info("best trial %d: %s = %s", out["best_trial"], out["best_params"], out["best_value"])
         elif "best_trials" in out:
             log.info("Pareto front: trials %s", [t["number"] for t in out["best_trials"]])
+
+
+def _direction(name: str) -> Any:
+    from optuna.study import StudyDirection
+
+    if name.upper() not in ("MAXIMIZE", "MINIMIZE"):
+        raise ValueError(f"hydra.sweeper.direction: expected maximize or minimize (or a list of them), got {name!r}")
+    return StudyDirection[name.upper()]
+
+
+def _to_float(value: Any) -> float:
+    """A job's objective value as a float (NaN for a missing or non-numeric one)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _read_metrics(path: Path) -> dict[str, Any]:

@@ -14,11 +14,13 @@ ARGS ?=
 install: $(STAMP)
 
 # torch is pinned and installed first (a CPU build where one is available); the constraints file then keeps it,
-# and refuses torchvision/torchaudio, while the project and its dependencies install.
+# and refuses torchvision/torchaudio, while the project and its dependencies install. A venv made before the
+# project had its own Optuna sweeper loses hydra-optuna-sweeper (it pins Optuna < 3).
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet torch==$(TORCH_VERSION)
 	$(PIP) install --quiet -c constraints.txt -e '.[dev]'
+	$(PIP) uninstall --quiet --yes hydra-optuna-sweeper 2>/dev/null || true
 	$(PY) -m flowdeblur.metrics.lpips.fetch || echo "LPIPS weights unavailable: LPIPS will be reported as unavailable"
 	touch $(STAMP)
 
@@ -46,8 +48,13 @@ eval: $(STAMP)
 infer: $(STAMP)
 	$(PY) -m flowdeblur.infer $(ARGS)
 
+# every check runs (all problems at once); the target fails if any of them does
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
+	@status=0; \
+	$(VENV)/bin/ruff check src tests benchmarks || status=1; \
+	$(VENV)/bin/ruff format --check src tests benchmarks || status=1; \
+	$(VENV)/bin/mypy src || status=1; \
+	exit $$status
 
 clean:
-	rm -rf $(VENV) outputs multirun wandb .pytest_cache .ruff_cache src/*.egg-info
+	rm -rf $(VENV) outputs multirun wandb .pytest_cache .ruff_cache .mypy_cache build dist src/*.egg-info

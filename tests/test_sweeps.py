@@ -19,27 +19,27 @@ from tests.distributed.runner import Finished
 from tests.helpers import CONF_DIR, compose_config
 from tests.sweeping import TINY_SWEEP, multirun, read_metrics
 
-GRID = {(source, seed) for source in ("flow", "static") for seed in (0, 1)}
+GRID = {(inputs, seed) for inputs in ("target", "window") for seed in (0, 1)}
 BOGUS = {("bogus", 0), ("bogus", 1)}
 
 
 @pytest.fixture(scope="module")
 def basic_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Finished]:
-    """The encoder ablation cut to 2 sources x 2 seeds, plus an invalid source whose jobs fail; basic
-    launcher, offline W&B."""
+    """The encoder ablation cut to one preset x 2 deblurrer inputs x 2 seeds, plus an invalid input whose jobs
+    fail; basic launcher, offline W&B."""
     sweep = tmp_path_factory.mktemp("basic") / "sweep"
-    done = multirun(sweep, "+sweep=ablation_encoder", "model.weight_source=flow,static,bogus", "seed=0,1",
-                    "logger=wandb")
+    done = multirun(sweep, "+sweep=ablation_encoder", "experiment=tcsvt", "model.deblurrer.input=target,window,bogus",
+                    "seed=0,1", "logger=wandb")
     return sweep, done
 
 
 def jobs_by_variant(sweep: Path) -> dict[tuple[str, int], tuple[Path, dict[str, Any]]]:
-    """(weight source, seed) -> (job dir, metrics.json) of every job of a sweep."""
+    """(deblurrer input, seed) -> (job dir, metrics.json) of every job of a sweep."""
     jobs = {}
     for job in sorted(p for p in sweep.iterdir() if (p / ".hydra").is_dir()):
         metrics = read_metrics(job)
         overrides = dict(o.split("=", 1) for o in metrics["overrides"].split())
-        jobs[overrides["model.weight_source"], int(overrides["seed"])] = job, metrics
+        jobs[overrides["model.deblurrer.input"], int(overrides["seed"])] = job, metrics
     return jobs
 
 
@@ -53,7 +53,9 @@ def test_every_job_writes_its_metrics(basic_sweep: tuple[Path, Finished]) -> Non
         assert metrics["status"] == "completed"
         assert 10 < metrics["val/psnr"] < 60 and 0 < metrics["val/ssim"] <= 1
         assert metrics["params/total"] > 0 and metrics["macs"] > 0 and metrics["time/train_s"] > 0
-    assert jobs["flow", 0][1]["params/heads"] > 0 and jobs["static", 0][1]["params/static"] > 0
+    assert jobs["target", 0][1]["params/source"] > 0
+    assert jobs["window", 0][1]["params/deblurrer"] > jobs["target", 0][1]["params/deblurrer"]
+    assert 0 < jobs["target", 0][1]["params/effective"] <= jobs["target", 0][1]["params/total"]
 
 
 def test_a_failing_job_is_recorded_and_the_sweep_goes_on(basic_sweep: tuple[Path, Finished]) -> None:
@@ -62,7 +64,7 @@ def test_a_failing_job_is_recorded_and_the_sweep_goes_on(basic_sweep: tuple[Path
     for key in BOGUS:
         metrics = jobs[key][1]
         assert metrics["status"] == "failed" and "ValueError" in metrics["traceback"]
-        assert metrics["error"].startswith("ValueError: model.weight_source: expected one of")
+        assert metrics["error"].startswith("ValueError: model.deblurrer.input: expected one of")
     assert done.output.count("job failed (recorded in") == 2
 
 
@@ -72,7 +74,7 @@ def test_wandb_runs_of_a_sweep_share_group_and_tags(basic_sweep: tuple[Path, Fin
     assert len({info["group"] for info in infos.values()}) == 1
     for (source, seed), info in infos.items():
         assert info["group"].startswith("ablation_encoder-")
-        assert {"ablation_encoder", f"model.weight_source={source}", f"seed={seed}"} <= set(info["tags"])
+        assert {"ablation_encoder", f"model.deblurrer.input={source}", f"seed={seed}"} <= set(info["tags"])
         _, summary, _, _ = load_offline_run(jobs[source, seed][0])
         assert summary["val/psnr"] == pytest.approx(jobs[source, seed][1]["val/psnr"])
         assert summary["status"] == "completed"
@@ -82,35 +84,35 @@ def test_report_on_the_sweep(basic_sweep: tuple[Path, Finished]) -> None:
     sweep, _ = basic_sweep
     jobs = jobs_by_variant(sweep)
     report = build_report(sweep)
-    assert report.options == ["model.weight_source"]
+    assert report.options == ["model.deblurrer.input"]
     by_source = {v.options[0][1]: v for v in report.variants}
-    for source in ("flow", "static"):
+    for source in ("target", "window"):
         values = [jobs[source, seed][1]["val/psnr"] for seed in (0, 1)]
         assert by_source[source].stats["val/psnr"].mean == pytest.approx(statistics.fmean(values))
         assert by_source[source].stats["val/psnr"].std == pytest.approx(statistics.stdev(values))
     assert (by_source["bogus"].count("failed"), by_source["bogus"].stats["val/psnr"].n) == (2, 0)
     (psnr,) = [c for c in report.comparisons if c.metric == "val/psnr"]
-    assert psnr.seeds == ("0", "1") and psnr.baseline == (("model.weight_source", "flow"),)
-    differences = [jobs["static", seed][1]["val/psnr"] - jobs["flow", seed][1]["val/psnr"] for seed in (0, 1)]
+    assert psnr.seeds == ("0", "1") and psnr.baseline == (("model.deblurrer.input", "target"),)
+    differences = [jobs["window", seed][1]["val/psnr"] - jobs["target", seed][1]["val/psnr"] for seed in (0, 1)]
     assert psnr.mean == pytest.approx(statistics.fmean(differences))
 
 
 @pytest.mark.slow
 def test_joblib_sweep(tmp_path: Path) -> None:
-    done = multirun(tmp_path, "launcher=joblib", "model.weight_source=flow,bogus", "seed=0,1")
+    done = multirun(tmp_path, "launcher=joblib", "model.deblurrer.input=target,bogus", "seed=0,1")
     assert done.returncode == 0, done.output[-3000:]
     jobs = jobs_by_variant(tmp_path)
     assert {key: metrics["status"] for key, (_, metrics) in jobs.items()} == {
-        ("flow", 0): "completed", ("flow", 1): "completed", ("bogus", 0): "failed", ("bogus", 1): "failed"}
+        ("target", 0): "completed", ("target", 1): "completed", ("bogus", 0): "failed", ("bogus", 1): "failed"}
     report = build_report(tmp_path)
     assert [(v.count("completed"), v.count("failed")) for v in report.variants] == [(2, 0), (0, 2)]
-    flow = [jobs["flow", seed][1]["val/psnr"] for seed in (0, 1)]
+    flow = [jobs["target", seed][1]["val/psnr"] for seed in (0, 1)]
     assert report.variants[0].stats["val/psnr"].mean == pytest.approx(statistics.fmean(flow))
 
 
 def test_single_run_failure_is_recorded_then_raised(tmp_path: Path) -> None:
-    cfg = compose_config([*TINY_SWEEP, "model.weight_source=bogus"], output_dir=tmp_path)
-    with pytest.raises(ValueError, match="model.weight_source"):
+    cfg = compose_config([*TINY_SWEEP, "model.deblurrer.input=bogus"], output_dir=tmp_path)
+    with pytest.raises(ValueError, match="model.deblurrer.input"):
         run_job(train, cfg)
     metrics = read_metrics(tmp_path)
     assert metrics["status"] == "failed" and "ValueError" in metrics["traceback"]
@@ -132,7 +134,8 @@ def hydra_node(*overrides: str) -> DictConfig:
 
 def test_sweep_and_launcher_options_compose() -> None:
     params = hydra_node("+sweep=ablation_encoder").sweeper.params
-    assert dict(params) == {"model.weight_source": "flow,static,content", "seed": "0,1,2"}
+    assert dict(params) == {
+        "experiment": "tcsvt,content_encoder,static_encoder,static_encoder_wide,no_warp_loss", "seed": "0,1,2"}
     assert hydra_node("+sweep=ablation_backbone").sweeper.params["model/flow"] == "pyramid,pwc,dis,zero"
     assert hydra_node().launcher._target_.endswith("BasicLauncher")
     joblib = hydra_node("launcher=joblib").launcher

@@ -45,7 +45,7 @@ def test_history_summary_and_config_are_read_back(wandb_run: tuple[Path, dict]) 
     assert len(psnr) == 2 and psnr[-1] == pytest.approx(results["val/psnr"])
     assert any("train/loss" in row for row in history)
     assert summary["status"] == "completed" and summary["params/total"] == results["params/total"]
-    assert config["config"]["model"]["weight_source"] == "flow"
+    assert config["config"]["model"]["source"]["_target_"] == "flowdeblur.sources.flow.FlowSource"
     assert config["config"]["data"]["train"]["crop"] == 64
 
 

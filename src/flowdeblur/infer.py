@@ -35,7 +35,7 @@ Sink = VideoWriter | FolderWriter
 
 def infer(cfg: DictConfig) -> dict[str, str | int | list[int]]:
     """Restore the frames of ``cfg.input`` (all, or ``count`` from ``start``) into ``cfg.output``; returns what
-    was written and the frame numbers that start a new shot."""
+    was written and ``cuts``, the frame numbers after the first written one that start a new shot."""
     check_options(cfg)
     if cfg.get("threads"):
         torch.set_num_threads(int(cfg.threads))
@@ -55,7 +55,7 @@ def infer(cfg: DictConfig) -> dict[str, str | int | list[int]]:
     reader = open_reader(source, skip)
     try:
         if reader.count is not None and start - skip >= reader.count:
-            raise ValueError(f"start: frame {start} is beyond the end of {source} ({reader.count + skip} frames)")
+            raise ValueError(f"start: frame {start} is beyond the end of {source} ({reader.total} frames)")
         device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         layout = torch.channels_last if cfg.channels_last else torch.preserve_format
         net = net.to(device, memory_format=layout)
@@ -82,7 +82,7 @@ def infer(cfg: DictConfig) -> dict[str, str | int | list[int]]:
             raise
     finally:
         reader.close()
-    shots = [] if cuts is None else [skip + i for i in cuts.cuts if skip + i < start + written_frames]
+    shots = [] if cuts is None else [skip + i for i in cuts.cuts if start < skip + i < start + written_frames]
     Console().print(f"[bold]restored[/bold] {written_frames} frames of {source} (frames {start}-"
                     f"{start + written_frames - 1}, {len(shots)} shot cuts) -> {', '.join(written)}")
     return {"output": written[0], "preview": written[1] if preview else "", "frames": written_frames,

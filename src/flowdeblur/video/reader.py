@@ -31,8 +31,8 @@ TO_RGB = Interpolation.BICUBIC | Interpolation.ACCURATE_RND | Interpolation.FULL
 class VideoReader:
     """A video file's first video stream from frame ``skip`` on.
 
-    ``fps``: its average frame rate; ``count``: frames left after ``skip``, if known; ``colour``: the YUV matrix,
-    range, primaries and transfer of its frames (None when untagged), for
+    ``fps``: its average frame rate; ``total``: its frames, ``count``: those from ``skip`` on, if known;
+    ``colour``: the YUV matrix, range, primaries and transfer of its frames (None when untagged), for
     :class:`~flowdeblur.video.writer.VideoWriter`; ``turns``: quarter turns (counter-clockwise) applied to make
     the frames upright; ``size``: (height, width) of the upright frames.
     """
@@ -44,7 +44,8 @@ class VideoReader:
             self.container = av.open(str(path))
             stream = self.container.streams.video[0]
             self.fps: Fraction | None = stream.average_rate or stream.guessed_rate
-            self.count: int | None = max(stream.frames - skip, 0) if stream.frames else None
+            self.total: int | None = stream.frames or None
+            self.count: int | None = None if self.total is None else max(self.total - skip, 0)
             self.decoded = self.container.decode(stream)
             self.first = next(self.decoded)
         except StopIteration:
@@ -100,6 +101,7 @@ class FolderReader:
         self.files = files[skip:]
         self.names = [f.stem for f in self.files]
         self.fps: Fraction | None = None
+        self.total: int | None = len(files)
         self.count: int | None = len(self.files)
         self.colour: tuple[int, int, int, int] | None = None
 

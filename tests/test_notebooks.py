@@ -69,10 +69,10 @@ def test_ablation_report(tmp_path: Path) -> None:
                   {"status": "completed", "val/psnr": psnr, "val/ssim": 0.8, "params/total": 100,
                    "macs": 10**9, "time/train_s": 5.0})
     nb = execute("02_ablation_report.ipynb", SWEEP_DIR=str(tmp_path), BASELINE="model.weight_source=flow")
-    assert images(nb) == 2
+    assert images(nb) == 3
     text = outputs_text(nb)
     assert "seed 0: 27.6000  seed 1: 27.8000" in text
-    assert "| static | 2 | 0 | 0 | 27.70 ± 0.14 |" in str(nb.cells)
+    assert "| static | 2 | 27.70 ± 0.14 |" in str(nb.cells)
 
 
 def test_inside_the_model() -> None:

@@ -24,12 +24,15 @@ def run_dir_of(module: str, *overrides: str) -> str:
     return done.output.strip().splitlines()[-1]
 
 
-@pytest.mark.parametrize(("module", "overrides", "expected"), [
-    ("flowdeblur.train", [], rf"^ROOT/train/{STAMP}$"),
-    ("flowdeblur.train", ["experiment=static_encoder"], rf"^ROOT/train/{STAMP}_static_encoder$"),
-    ("flowdeblur.train", ["experiment=fac", "paths.name=lr5e-4"], rf"^ROOT/train/{STAMP}_lr5e-4$"),
-    ("flowdeblur.eval", ["ckpt_path=x"], rf"^ROOT/eval/{STAMP}$"),
-])
+@pytest.mark.parametrize(
+    ("module", "overrides", "expected"),
+    [
+        ("flowdeblur.train", [], rf"^ROOT/train/{STAMP}$"),
+        ("flowdeblur.train", ["experiment=static_encoder"], rf"^ROOT/train/{STAMP}_static_encoder$"),
+        ("flowdeblur.train", ["experiment=fac", "paths.name=lr5e-4"], rf"^ROOT/train/{STAMP}_lr5e-4$"),
+        ("flowdeblur.eval", ["ckpt_path=x"], rf"^ROOT/eval/{STAMP}$"),
+    ],
+)
 def test_run_dir_names(tmp_path: Path, module: str, overrides: list[str], expected: str) -> None:
     root = str(tmp_path / "runs")
     assert re.match(expected.replace("ROOT", re.escape(root)), run_dir_of(module, f"paths.root={root}", *overrides))
@@ -51,8 +54,11 @@ def test_eval_run_gets_its_dir_and_the_latest_link(tmp_path: Path) -> None:
 @pytest.mark.parametrize("module", ["flowdeblur.infer", "flowdeblur.export"])
 def test_infer_and_export_leave_no_run_dir(tmp_path: Path, module: str) -> None:
     before = set(REPO.iterdir())
-    args = ([f"input={tmp_path}", f"output={tmp_path / 'out.mp4'}"] if module.endswith("infer")
-            else [f"out={tmp_path / 'net'}"])
+    args = (
+        [f"input={tmp_path}", f"output={tmp_path / 'out.mp4'}"]
+        if module.endswith("infer")
+        else [f"out={tmp_path / 'net'}"]
+    )
     done = run_entry(module, [f"paths.root={tmp_path / 'runs'}", "ckpt_path=missing.ckpt", *args], 120)
     assert done.returncode == 2, done.output
     assert not (tmp_path / "runs").exists()
@@ -75,8 +81,9 @@ def test_latest_is_relative_replaced_and_only_below_its_root(tmp_path: Path) -> 
 def test_callback_links_the_sweep_dir_in_a_multirun(tmp_path: Path) -> None:
     sweep = tmp_path / "multirun" / "2026-01-01" / "10-00-00"
     (sweep / "0").mkdir(parents=True)
-    config = OmegaConf.create({"hydra": {"mode": RunMode.MULTIRUN, "sweep": {"dir": str(sweep)},
-                                         "runtime": {"output_dir": str(sweep / "0")}}})
+    config = OmegaConf.create(
+        {"hydra": {"mode": RunMode.MULTIRUN, "sweep": {"dir": str(sweep)}, "runtime": {"output_dir": str(sweep / "0")}}}
+    )
     LatestLink(str(tmp_path / "outputs" / "train"), str(tmp_path / "multirun")).on_job_start(config)
     assert (tmp_path / "multirun" / "latest").resolve() == sweep
     assert not (tmp_path / "outputs").exists()

@@ -1,11 +1,10 @@
-"""Aggregate the jobs of a sweep: one row per variant (every swept option except the seed), mean ± std over
-seeds, and a paired comparison of each variant with a baseline.
+"""Aggregate runs: one row per variant (every option whose value differs between runs, the seed excluded), mean,
+std and 95% interval over seeds, and a paired comparison of each variant with a baseline.
 
-A *variant* is a combination of values of the swept options (options whose value differs between jobs), the
-seed excluded. Its statistics use completed jobs only; failed, running and pending jobs are counted.
-The paired comparison matches a variant's jobs with its baseline's by seed, and reports the mean difference
-with a 95% Student-t interval over the seeds (``mean ± t(0.975, n-1) · sd / sqrt(n)``; undefined for one
-seed).
+Statistics use completed runs only; failed, running and pending runs are counted. Runs of one variant that
+repeat a seed are averaged first. The paired comparison matches a variant's runs with its baseline's by seed and
+reports the mean difference with a 95% Student-t interval over the seeds (``mean ± t(0.975, n-1) · sd / sqrt(n)``;
+undefined for one seed).
 """
 
 from __future__ import annotations
@@ -16,18 +15,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flowdeblur.reporting.catalog import COSTS, QUALITY
 from flowdeblur.reporting.jobs import Job, ReportInputError, load_jobs
+from flowdeblur.reporting.labels import Options, label
 
-QUALITY = ("psnr", "ssim", "lpips", "psnr_static", "psnr_moving")
-COSTS = ("params/total", "macs", "time/train_s")
 STATUSES = ("completed", "failed", "running", "pending")
+# options that name the grid a run belongs to, not what it trains: the swept values are overrides themselves
+GRID_OPTIONS = ("sweep", "hparams_search")
 
-Options = tuple[tuple[str, str], ...]
+
+def t_half_width(values: Sequence[float]) -> float:
+    """Half-width of the 95% Student-t interval of the mean of ``values`` (NaN for fewer than two)."""
+    if len(values) < 2:
+        return math.nan
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, len(values) - 1)) * statistics.stdev(values) / math.sqrt(len(values))
 
 
 @dataclass(frozen=True)
 class Stat:
-    """Values over seeds and their mean and sample standard deviation (NaN for fewer than two values)."""
+    """Values over seeds: mean, sample standard deviation and 95% t-interval half-width (NaN when undefined)."""
 
     values: tuple[float, ...]
 
@@ -43,17 +51,28 @@ class Stat:
     def std(self) -> float:
         return statistics.stdev(self.values) if len(self.values) > 1 else math.nan
 
+    @property
+    def ci(self) -> float:
+        return t_half_width(self.values)
+
 
 @dataclass
 class Variant:
-    """One row of the report: the swept option values and the jobs that share them."""
+    """One row of the report: the option values and the runs that share them; ``stats`` by metric key."""
 
     options: Options
     jobs: list[Job]
     stats: dict[str, Stat] = field(default_factory=dict)
 
+    @property
+    def label(self) -> str:
+        return label(self.options)
+
     def count(self, status: str) -> int:
         return sum(job.status == status for job in self.jobs)
+
+    def stat(self, key: str) -> Stat:
+        return self.stats.get(key, Stat(()))
 
 
 @dataclass(frozen=True)
@@ -73,24 +92,20 @@ class Comparison:
     @property
     def interval(self) -> tuple[float, float]:
         """95% t-interval of the mean difference (NaNs for fewer than two pairs)."""
-        n = len(self.differences)
-        if n < 2:
-            return math.nan, math.nan
-        from scipy.stats import t
-
-        half = float(t.ppf(0.975, n - 1)) * statistics.stdev(self.differences) / math.sqrt(n)
+        half = t_half_width(self.differences)
         return self.mean - half, self.mean + half
 
 
 @dataclass
 class Report:
-    """Everything the writers need: the stage reported, the swept options, variants and comparisons.
+    """Everything the writers need.
 
-    baseline: the option values substituted into a variant to find its baseline (all swept options: one
-    baseline for every variant; a subset: a baseline per combination of the other options).
+    sources: the paths asked for; stage: the split reported; options: the swept options; metrics: quality keys
+    (``<stage>/<name>``) some completed run logged; baseline: the option values substituted into a variant to
+    find its baseline (all swept options: one baseline; a subset: a baseline per combination of the others).
     """
 
-    sweep_dir: Path
+    sources: list[Path]
     stage: str
     seed_key: str
     options: list[str]
@@ -103,67 +118,71 @@ class Report:
         return sum(v.count(status) for v in self.variants)
 
     @property
+    def jobs(self) -> list[Job]:
+        return [job for v in self.variants for job in v.jobs]
+
+    @property
     def failed_jobs(self) -> list[Job]:
-        return [job for v in self.variants for job in v.jobs if job.status == "failed"]
+        return [job for job in self.jobs if job.status == "failed"]
+
+    def has(self, key: str) -> bool:
+        """True when some variant has a value of ``key``."""
+        return any(v.stat(key).n for v in self.variants)
 
 
-def short_name(option: str) -> str:
-    """``model.weight_source`` -> ``weight_source``; ``model/flow`` -> ``flow``."""
-    return option.replace("/", ".").rsplit(".", 1)[-1]
+def job_value(job: Job, key: str) -> float:
+    """``key`` from the run's metrics (``<stage>/<name>_gain`` = restored - input); NaN when missing."""
+    if key.endswith("_gain"):
+        base = key[: -len("_gain")]
+        return job_value(job, base) - job_value(job, f"{base}_input")
+    value = job.metrics.get(key)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
 
 
-def label(options: Options) -> str:
-    """``(("model.weight_source", "flow"),)`` -> ``weight_source=flow``."""
-    return ", ".join(f"{short_name(k)}={v}" for k, v in options) or "all jobs"
+def seed_values(jobs: Sequence[Job], key: str) -> dict[str, float]:
+    """Seed -> value of ``key`` over completed runs (runs repeating a seed are averaged)."""
+    by_seed: dict[str, list[float]] = {}
+    for job in jobs:
+        value = job_value(job, key)
+        if job.status == "completed" and not math.isnan(value):
+            by_seed.setdefault(job.seed, []).append(value)
+    return {seed: statistics.fmean(values) for seed, values in by_seed.items()}
 
 
 def swept_options(jobs: Sequence[Job], seed_key: str) -> list[str]:
-    """Options whose value differs between jobs (a job without the option counts as its own value), in
-    first-seen order, the seed excluded."""
+    """Options whose value differs between runs (a run without the option counts as its own value), in
+    first-seen order; the seed and the options naming a grid (:data:`GRID_OPTIONS`) excluded."""
     seen: list[str] = []
     for job in jobs:
-        seen.extend(k for k in job.overrides if k not in seen and k != seed_key)
+        seen.extend(k for k in job.overrides if k not in seen and k != seed_key and k not in GRID_OPTIONS)
     return [k for k in seen if len({job.overrides.get(k) for job in jobs}) > 1]
 
 
 def choose_stage(jobs: Sequence[Job], stage: str) -> str:
-    """``auto`` -> ``test`` when a completed job has ``test/psnr``, else ``val``."""
+    """``auto`` -> ``test`` when a completed run has ``test/psnr``, else ``val``."""
     if stage != "auto":
         return stage
     return "test" if any("test/psnr" in job.metrics for job in jobs if job.status == "completed") else "val"
 
 
-def seed_values(jobs: Sequence[Job], metric: str, seed_key: str) -> dict[str, float]:
-    """Seed -> value of ``metric`` over completed jobs (jobs repeating a seed are averaged)."""
-    by_seed: dict[str, list[float]] = {}
-    for job in jobs:
-        value = job.metrics.get(metric)
-        if job.status == "completed" and isinstance(value, int | float) and not math.isnan(value):
-            by_seed.setdefault(job.overrides.get(seed_key, "default"), []).append(float(value))
-    return {seed: statistics.fmean(values) for seed, values in by_seed.items()}
-
-
 def parse_baseline(spec: str | None, values: dict[str, list[str]]) -> dict[str, str]:
-    """``"model.weight_source=static"`` -> option -> value, checked against the swept options' ``values``."""
+    """``"experiment=tcsvt"`` -> option -> value, checked against the swept options' ``values``."""
     parsed: dict[str, str] = {}
     for item in (spec or "").replace(" ", ",").split(","):
         if not item:
             continue
-        key, sep, value = item.partition("=")
+        key, sep, value = item.lstrip("+").partition("=")
         if not sep or key not in values:
             raise ReportInputError(
                 f"--baseline: expected option=value pairs of swept options {list(values)}, got '{item}'"
             )
         if value not in values[key]:
-            raise ReportInputError(
-                f"--baseline: {key} takes the values {values[key]} in this sweep, got '{value}'"
-            )
+            raise ReportInputError(f"--baseline: {key} takes the values {values[key]} in these runs, got '{value}'")
         parsed[key] = value
     return parsed
 
 
-def compare(variants: list[Variant], spec: dict[str, str], metrics: list[str], seed_key: str
-            ) -> list[Comparison]:
+def compare(variants: list[Variant], spec: dict[str, str], keys: list[str]) -> list[Comparison]:
     """Each variant against its baseline: the variant with the ``spec`` values substituted (itself excluded;
     pairs need a seed completed in both)."""
     by_options = {v.options: v for v in variants}
@@ -173,36 +192,51 @@ def compare(variants: list[Variant], spec: dict[str, str], metrics: list[str], s
         baseline = by_options.get(base_options)
         if baseline is None or baseline is variant:
             continue
-        for metric in metrics:
-            ours = seed_values(variant.jobs, metric, seed_key)
-            theirs = seed_values(baseline.jobs, metric, seed_key)
+        for key in keys:
+            ours, theirs = seed_values(variant.jobs, key), seed_values(baseline.jobs, key)
             seeds = tuple(sorted(set(ours) & set(theirs), key=lambda s: (len(s), s)))
             if seeds:
-                comparisons.append(Comparison(variant.options, base_options, metric, seeds,
-                                              tuple(ours[s] - theirs[s] for s in seeds)))
+                comparisons.append(
+                    Comparison(variant.options, base_options, key, seeds, tuple(ours[s] - theirs[s] for s in seeds))
+                )
     return comparisons
 
 
-def build_report(sweep_dir: str | Path, baseline: str | None = None, stage: str = "auto",
-                 seed_key: str = "seed") -> Report:
-    """Read every job of ``sweep_dir`` and aggregate it (see the module docstring).
+def metric_keys(jobs: Sequence[Job], stage: str) -> list[str]:
+    """``<stage>/<name>`` of every quality metric, its input and gain, that some completed run logged."""
+    keys = []
+    for m in QUALITY:
+        for name in (m.name, m.input):
+            if name and any(f"{stage}/{name}" in job.metrics for job in jobs if job.status == "completed"):
+                keys.append(f"{stage}/{name}")
+        if m.input and f"{stage}/{m.name}" in keys and f"{stage}/{m.input}" in keys:
+            keys.append(f"{stage}/{m.name}_gain")
+    return keys
 
-    ``baseline``: ``option=value[,option=value]`` of swept options; default: the variant of the first job.
+
+def build_report(
+    paths: Sequence[str | Path] | str | Path, baseline: str | None = None, stage: str = "auto", seed_key: str = "seed"
+) -> Report:
+    """Read every run of ``paths`` (see :mod:`flowdeblur.reporting.jobs`) and aggregate it.
+
+    ``baseline``: ``option=value[,option=value]`` of swept options; default: the variant of the first run.
     """
-    jobs = load_jobs(sweep_dir)
+    sources = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    jobs = load_jobs(sources, seed_key)
     stage = choose_stage(jobs, stage)
     options = swept_options(jobs, seed_key)
     variants: dict[Options, Variant] = {}
     for job in jobs:
-        key = tuple((k, job.overrides.get(k, "")) for k in options)
-        variants.setdefault(key, Variant(key, [])).jobs.append(job)
-    completed = [job for job in jobs if job.status == "completed"]
-    metrics = [f"{stage}/{m}" for m in QUALITY if any(f"{stage}/{m}" in job.metrics for job in completed)]
+        values_of_job = tuple((k, job.overrides.get(k, "")) for k in options)
+        variants.setdefault(values_of_job, Variant(values_of_job, [])).jobs.append(job)
+    keys = metric_keys(jobs, stage)
     for variant in variants.values():
-        for name in (*metrics, *COSTS):
-            variant.stats[name] = Stat(tuple(seed_values(variant.jobs, name, seed_key).values()))
+        for key in (*keys, *(c.name for c in COSTS)):
+            variant.stats[key] = Stat(tuple(seed_values(variant.jobs, key).values()))
     values = {k: list(dict.fromkeys(dict(v)[k] for v in variants)) for k in options}
     spec = parse_baseline(baseline, values) or dict(next(iter(variants)))
     rows = list(variants.values())
-    comparisons = compare(rows, spec, metrics, seed_key)
-    return Report(Path(sweep_dir), stage, seed_key, options, metrics, rows, spec, comparisons)
+    # without seeds to pair (e.g. Optuna trials) differences are read from the tables, unless asked for
+    seeded = baseline or any(v.stat(f"{stage}/psnr").n > 1 for v in rows)
+    compared = [k for k in keys if not k.endswith(("_input", "_gain"))] if seeded else []
+    return Report(sources, stage, seed_key, options, keys, rows, spec, compare(rows, spec, compared))

@@ -1,4 +1,4 @@
-"""Write a :class:`~flowdeblur.reporting.aggregate.Report` as Markdown, CSV and a rich table."""
+"""Write a :class:`~flowdeblur.reporting.aggregate.Report`: Markdown, CSV, LaTeX (booktabs) and the terminal."""
 
 from __future__ import annotations
 
@@ -6,128 +6,161 @@ import csv
 import io
 import math
 
+from rich import box
 from rich.console import Console
-from rich.table import Table
+from rich.table import Table as RichTable
 
-from flowdeblur.reporting.aggregate import COSTS, STATUSES, Comparison, Report, Stat, label, short_name
+from flowdeblur.reporting.aggregate import STATUSES, Report
+from flowdeblur.reporting.catalog import COSTS
+from flowdeblur.reporting.labels import label, override_label
+from flowdeblur.reporting.tables import Table, all_tables, compact_table
 
-NAMES = {"psnr": "PSNR", "ssim": "SSIM", "lpips": "LPIPS", "psnr_static": "PSNR static",
-         "psnr_moving": "PSNR moving", "params/total": "params", "macs": "MACs", "time/train_s": "train time"}
-
-
-def display_name(metric: str) -> str:
-    """``test/psnr_moving`` -> ``PSNR moving``."""
-    return NAMES.get(metric, NAMES.get(metric.split("/", 1)[-1], metric))
-
-
-def _number(value: float, metric: str) -> str:
-    if math.isnan(value):
-        return "–"
-    if metric == "params/total":
-        return f"{value / 1e6:.3f} M"
-    if metric == "macs":
-        return f"{value / 1e9:.3f} G"
-    if metric == "time/train_s":
-        return f"{value:.1f} s"
-    return f"{value:.4f}" if metric.endswith(("ssim", "lpips")) else f"{value:.2f}"
-
-
-def format_stat(stat: Stat, metric: str) -> str:
-    """``mean ± std`` (just the mean for a single seed or a model size, ``–`` without values)."""
-    if math.isnan(stat.std) or metric in ("params/total", "macs"):
-        return _number(stat.mean, metric)
-    return f"{_number(stat.mean, metric)} ± {_number(stat.std, metric).split(' ')[0]}"
-
-
-def variant_table(report: Report) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the main table: options, seeds, failed, running, metrics, costs."""
-    header = [*(short_name(k) for k in report.options), "seeds", "failed", "running",
-              *(display_name(m) for m in (*report.metrics, *COSTS))]
-    rows = []
-    for variant in report.variants:
-        n_seeds = max((s.n for s in variant.stats.values()), default=0)
-        rows.append([*(v for _, v in variant.options), str(n_seeds), str(variant.count("failed")),
-                     str(variant.count("running") + variant.count("pending")),
-                     *(format_stat(variant.stats[m], m) for m in (*report.metrics, *COSTS))])
-    return header, rows
-
-
-def comparison_table(report: Report) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the paired comparison: variant, baseline, metric, pairs, mean difference, CI."""
-    header = ["variant", "baseline", "metric", "seeds", "mean Δ", "95% CI"]
-    rows = []
-    for c in report.comparisons:
-        low, high = c.interval
-        interval = "–" if math.isnan(low) else f"[{_signed(low, c)}, {_signed(high, c)}]"
-        rows.append([label(c.variant), label(c.baseline), display_name(c.metric), str(len(c.seeds)),
-                     _signed(c.mean, c), interval])
-    return header, rows
-
-
-def _signed(value: float, comparison: Comparison) -> str:
-    return "–" if math.isnan(value) else ("+" if value >= 0 else "") + _number(value, comparison.metric)
+WIDTH = 120  # terminal columns the printed tables are made to fit
 
 
 def status_line(report: Report) -> str:
     counts = ", ".join(f"{report.count(s)} {s}" for s in STATUSES if report.count(s))
-    return f"{sum(len(v.jobs) for v in report.variants)} jobs: {counts}"
+    return f"{len(report.jobs)} runs: {counts}"
 
 
-def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+def sources_line(report: Report) -> str:
+    return ", ".join(str(p) for p in report.sources)
 
 
-def to_markdown(report: Report) -> str:
-    """``report.md``: the variant table, the paired comparison, the failed jobs."""
-    baseline = label(tuple(report.baseline.items()))
-    lines = [f"# Sweep report: {report.sweep_dir}", "",
-             f"{status_line(report)}. Metrics of the `{report.stage}` split, mean ± std over seeds "
-             f"(completed jobs only).", "", *_markdown_table(*variant_table(report)), "",
-             f"## Paired comparison against {baseline}", "",
-             "Difference variant − baseline, paired by seed; 95% Student-t interval over seeds.", "",
-             *_markdown_table(*comparison_table(report))]
+def markdown_table(table: Table) -> list[str]:
+    align = ["---" if i < table.labels else "--:" for i in range(len(table.header))]
+    lines = ["| " + " | ".join(table.header) + " |", "|" + "|".join(align) + "|"]
+    return lines + ["| " + " | ".join(row) + " |" for row in table.rows]
+
+
+def to_markdown(report: Report, extra: list[str] | None = None) -> str:
+    """``report.md``: the paper table, every report table, the failed runs, then ``extra`` lines."""
+    lines = [
+        f"# Report: {sources_line(report)}",
+        "",
+        f"{status_line(report)}; `{report.stage}` split; statistics over seeds of completed runs.",
+        "",
+        "## Summary",
+        "",
+        *markdown_table(compact_table(report)),
+    ]
+    for table in all_tables(report):
+        lines += ["", f"## {table.title[0].upper()}{table.title[1:]}", "", *markdown_table(table)]
+    variants = [v for v in report.variants if v.options]
+    if variants:
+        lines += ["", "## Variants", ""]
+        lines += [f"- **{v.label}**: `{override_label(v.options)}`" for v in variants]
     if report.failed_jobs:
-        lines += ["", "## Failed jobs", ""]
+        lines += ["", "## Failed runs", ""]
         for job in report.failed_jobs:
             overrides = " ".join(f"{k}={v}" for k, v in job.overrides.items())
-            lines.append(f"- `{job.path.name}` ({overrides}): {job.error}")
-    return "\n".join(lines) + "\n"
+            lines.append(f"- `{job.path}` ({overrides}): {job.error}")
+    return "\n".join([*lines, *(["", *extra] if extra else [])]) + "\n"
 
 
 def to_csv(report: Report) -> str:
-    """``report.csv``: one row per variant with full-precision means, stds, counts and paired differences."""
-    names = [*report.metrics, *COSTS]
-    header = [*report.options, *STATUSES, *(f"{m}_{s}" for m in names for s in ("mean", "std", "n")),
-              *(f"{m}_delta{s}" for m in report.metrics for s in ("", "_low", "_high", "_n"))]
+    """``report.csv``: one row per variant, full precision: per metric mean, std, n and 95% interval
+    half-width, counts per status, and the paired differences with their intervals."""
+    keys = [*report.metrics, *(c.name for c in COSTS)]
+    compared = list(dict.fromkeys(c.metric for c in report.comparisons))
+    header = [
+        "variant",
+        *report.options,
+        *STATUSES,
+        *(f"{k}_{s}" for k in keys for s in ("mean", "std", "n", "ci95")),
+        *(f"{k}_delta{s}" for k in compared for s in ("", "_low", "_high", "_n")),
+    ]
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
     for variant in report.variants:
         deltas = {c.metric: c for c in report.comparisons if c.variant == variant.options}
-        row: list[object] = [*(v for _, v in variant.options), *(variant.count(s) for s in STATUSES)]
-        for m in names:
-            stat = variant.stats[m]
-            row += [stat.mean, stat.std, stat.n]
-        for m in report.metrics:
-            c = deltas.get(m)
+        row: list[object] = [variant.label, *(v for _, v in variant.options), *(variant.count(s) for s in STATUSES)]
+        for key in keys:
+            stat = variant.stat(key)
+            row += [stat.mean, stat.std, stat.n, stat.ci]
+        for key in compared:
+            c = deltas.get(key)
             row += [c.mean, *c.interval, len(c.seeds)] if c else ["", "", "", ""]
         writer.writerow(["" if isinstance(x, float) and math.isnan(x) else x for x in row])
     return out.getvalue()
 
 
-def print_report(report: Report, console: Console | None = None) -> None:
-    """Print both tables with rich."""
+LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+LATEX_SYMBOLS = {"±": r"$\pm$", "↑": r"$\uparrow$", "↓": r"$\downarrow$", "–": "--", "∞": r"$\infty$"}
+
+
+def latex_text(text: str) -> str:
+    """Escape LaTeX's special characters; ± ↑ ↓ – ∞ become math symbols."""
+    escaped = "".join(LATEX_SPECIAL.get(ch, ch) for ch in text)
+    for symbol, tex in LATEX_SYMBOLS.items():
+        escaped = escaped.replace(symbol, tex)
+    return escaped
+
+
+def to_latex(report: Report) -> str:
+    """``report.tex``: the paper table as a booktabs ``tabular`` (needs ``\\usepackage{booktabs}``)."""
+    table = compact_table(report)
+    spec = "l" + "r" * (len(table.header) - 1)
+    lines = [
+        f"% {table.title}; {status_line(report)}; source: {sources_line(report)}",
+        f"\\begin{{tabular}}{{{spec}}}",
+        r"\toprule",
+        " & ".join(latex_text(h) for h in table.header) + r" \\",
+        r"\midrule",
+    ]
+    for i, row in enumerate(table.rows):
+        lines.append(" & ".join(latex_text(c) for c in row) + r" \\")
+        if i == 0 and row[0] == "blurry input" and len(table.rows) > 1:
+            lines.append(r"\midrule")
+    return "\n".join([*lines, r"\bottomrule", r"\end{tabular}"]) + "\n"
+
+
+def rich_table(table: Table) -> RichTable:
+    out = RichTable(box=box.SIMPLE_HEAD, padding=(0, 1))
+    for i, name in enumerate(table.header):
+        out.add_column(
+            name,
+            justify="left" if i < table.labels else "right",
+            max_width=28 if i < table.labels else None,
+            overflow="fold",
+        )
+    for row in table.rows:
+        out.add_row(*row)
+    return out
+
+
+def report_console(console: Console | None = None) -> Console:
+    """``console`` (default: a new one) made at most :data:`WIDTH` columns wide (exactly that when the output is
+    not a terminal)."""
     console = console or Console()
-    if not console.is_terminal:
-        console.width = max(console.width, 200)
-    tables = ((f"{report.sweep_dir} ({report.stage}) — {status_line(report)}", len(report.options),
-               variant_table(report)),
-              ("paired comparison (variant − baseline)", 3, comparison_table(report)))
-    for title, n_labels, (header, rows) in tables:
-        table = Table(title=title)
-        for i, name in enumerate(header):
-            table.add_column(name, justify="left" if i < n_labels else "right")
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
+    if not console.is_terminal or console.width > WIDTH:
+        console.width = WIDTH
+    return console
+
+
+def print_report(report: Report, console: Console | None = None) -> None:
+    """Print every table; fits :data:`WIDTH` columns (a narrower terminal wraps the label columns)."""
+    console = report_console(console)
+    console.print(f"[bold]{sources_line(report)}[/bold] — {status_line(report)}")
+    for table in all_tables(report):
+        console.print(f"\n[bold]{table.title}[/bold]", overflow="fold")
+        console.print(rich_table(table))
+    for job in report.failed_jobs:
+        console.print(f"[red]failed[/red] {job.path}: {job.error}", overflow="fold")
+    if report.comparisons:
+        console.print(
+            f"baseline of the paired comparison: {label(tuple(report.baseline.items()))} "
+            "(choose with --baseline option=value)"
+        )

@@ -39,8 +39,10 @@ def check_run_dir(path: str | Path, min_free_mb: float) -> Path:
         raise RunDirError(f"paths.output_dir: '{path}' is not a writable directory: {err}") from err
     free_mb = shutil.disk_usage(path).free / 2**20
     if free_mb < min_free_mb:
-        raise RunDirError(f"paths.output_dir: '{path}' has {free_mb:.0f} MB free, expected at least "
-                          f"min_free_mb={min_free_mb:g} (checkpoints, logs and panels are written there)")
+        raise RunDirError(
+            f"paths.output_dir: '{path}' has {free_mb:.0f} MB free, expected at least "
+            f"min_free_mb={min_free_mb:g} (checkpoints, logs and panels are written there)"
+        )
     return path
 
 

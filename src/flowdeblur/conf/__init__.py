@@ -1,0 +1,1 @@
+"""Hydra config tree of flowdeblur, read as package data (``pkg://flowdeblur.conf``) by the console scripts."""

@@ -8,34 +8,37 @@ import re
 from pathlib import Path
 
 import pytest
+from hydra import compose, initialize_config_dir
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
+from flowdeblur.config import CONF_DIR
 from flowdeblur.utils.run_dir import LatestLink, name_suffix, point_latest
 from tests.distributed.runner import REPO, run_entry
 
 STAMP = r"\d{4}-\d{2}-\d{2}/\d{2}-\d{2}-\d{2}"
 
 
-def run_dir_of(module: str, *overrides: str) -> str:
-    """The resolved ``hydra.run.dir`` of ``python -m <module> <overrides>``."""
-    done = run_entry(module, [*overrides, "--cfg", "all", "-p", "hydra.run.dir", "--resolve"], timeout=120)
-    assert done.returncode == 0, done.output
-    return done.output.strip().splitlines()[-1]
+def run_dir_of(config_name: str, *overrides: str) -> str:
+    """The ``hydra.run.dir`` that ``python -m flowdeblur.<config_name> <overrides>`` would use."""
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name, overrides=list(overrides), return_hydra_config=True)
+    return str(OmegaConf.select(cfg, "hydra.run.dir"))
 
 
 @pytest.mark.parametrize(
-    ("module", "overrides", "expected"),
+    ("config_name", "overrides", "expected"),
     [
-        ("flowdeblur.train", [], rf"^ROOT/train/{STAMP}$"),
-        ("flowdeblur.train", ["experiment=static_encoder"], rf"^ROOT/train/{STAMP}_static_encoder$"),
-        ("flowdeblur.train", ["experiment=fac", "paths.name=lr5e-4"], rf"^ROOT/train/{STAMP}_lr5e-4$"),
-        ("flowdeblur.eval", ["ckpt_path=x"], rf"^ROOT/eval/{STAMP}$"),
+        ("train", [], rf"^ROOT/train/{STAMP}$"),
+        ("train", ["experiment=static_encoder"], rf"^ROOT/train/{STAMP}_static_encoder$"),
+        ("train", ["experiment=fac", "paths.name=lr5e-4"], rf"^ROOT/train/{STAMP}_lr5e-4$"),
+        ("eval", ["ckpt_path=x"], rf"^ROOT/eval/{STAMP}$"),
     ],
 )
-def test_run_dir_names(tmp_path: Path, module: str, overrides: list[str], expected: str) -> None:
+def test_run_dir_names(tmp_path: Path, config_name: str, overrides: list[str], expected: str) -> None:
     root = str(tmp_path / "runs")
-    assert re.match(expected.replace("ROOT", re.escape(root)), run_dir_of(module, f"paths.root={root}", *overrides))
+    run_dir = run_dir_of(config_name, f"paths.root={root}", *overrides)
+    assert re.match(expected.replace("ROOT", re.escape(root)), run_dir)
 
 
 def test_eval_run_gets_its_dir_and_the_latest_link(tmp_path: Path) -> None:

@@ -66,3 +66,36 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) outputs multirun wandb .pytest_cache .ruff_cache .mypy_cache build dist src/*.egg-info
+
+# JupyterLab and nbconvert (the [notebooks] extra) on demand
+NOTEBOOKS_STAMP := $(VENV)/.notebooks-stamp
+$(NOTEBOOKS_STAMP): $(STAMP)
+	$(PIP) install --quiet -c constraints.txt -e '.[notebooks]'
+	touch $(NOTEBOOKS_STAMP)
+
+notebooks: $(NOTEBOOKS_STAMP)
+	$(PY) notebooks/render.py $(ARGS)
+
+lab: $(NOTEBOOKS_STAMP)
+	$(VENV)/bin/jupyter lab notebooks/ $(ARGS)
+
+.PHONY: help notebooks lab
+# Typical durations on 2 CPU cores (idle machine; a busy one is slower).
+HELP_ROW := "  %-10s %-72s %s\n"
+help:
+	@echo 'make <target> [ARGS="..."]: every target first installs what is missing into .venv (~2 min, once)'
+	@printf $(HELP_ROW) install "venv, torch $(TORCH_VERSION) (CPU), the project with [dev], LPIPS weights" "~2 min"
+	@printf $(HELP_ROW) train "train the default experiment; ARGS: Hydra overrides -> outputs/train/" "~8-10 min"
+	@printf $(HELP_ROW) "" "smoke run: ARGS=\"data=synthetic_tiny trainer.max_steps=20\"" "seconds-minutes"
+	@printf $(HELP_ROW) test "the test suite without the slow tests" "~5-10 min"
+	@printf $(HELP_ROW) test-slow "only the slow tests" "> 10 min"
+	@printf $(HELP_ROW) lint "ruff check, ruff format --check, mypy" "~1 min"
+	@printf $(HELP_ROW) bench "ops, training and inference benchmarks -> outputs/bench/*.json" "~5 min"
+	@printf $(HELP_ROW) sweep "a grid of runs, SWEEP=$(SWEEP) (9 jobs) -> multirun/<date>/<time>" "> 1 h"
+	@printf $(HELP_ROW) ablation "the central ablation, then its report against tcsvt" "~1 h"
+	@printf $(HELP_ROW) report "compare runs: DIR=\"<run dirs, sweep dirs, folders, 'globs'>\"" "seconds"
+	@printf $(HELP_ROW) eval "evaluate a checkpoint: ARGS=\"ckpt_path=...\" -> outputs/eval/" "~1 min"
+	@printf $(HELP_ROW) infer "restore a video: ARGS=\"input=... output=... ckpt_path=...\"" "seconds per frame"
+	@printf $(HELP_ROW) notebooks "execute notebooks/*.ipynb -> outputs/notebooks/*.html" "~2-5 min"
+	@printf $(HELP_ROW) lab "open the notebooks in JupyterLab" "seconds"
+	@printf $(HELP_ROW) clean "remove .venv, outputs, multirun and caches" "seconds"

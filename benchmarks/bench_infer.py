@@ -89,7 +89,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         "median_cpu_s": statistics.median(cpu_times),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "params": sum(p.numel() for p in net.parameters()),
-        "config": {"overrides": list(args.override), "weight_source": cfg.model.get("weight_source"),
+        "config": {"overrides": list(args.override), "source": cfg.model.source._target_,
                    "flow": cfg.model.flow.get("_target_"),
                    "layer": (cfg.model.get("layer") or {}).get("_target_")},
         "machine": machine(),

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from benchmarks.common import peak_rss_mb, stats, write_results
 
-PRESETS = ("tcsvt", "fac", "static_encoder", "content_encoder", "no_flow")
+PRESETS = ("tcsvt", "fac", "content_encoder", "static_encoder", "static_encoder_wide", "no_warp_loss")
 
 
 def worker(preset: str, steps: int, warmup: int) -> dict[str, Any]:

@@ -61,7 +61,7 @@ def test_sweep_parameters_are_overrides_of_the_train_config(path: Path, monkeypa
             assert (choices[name] if name in choices else OmegaConf.select(cfg, name)) == value, name
         group = f"wandb_sweep-{path.stem}"
         assert cfg.logger.wandb.id == RUN_ID and cfg.logger.wandb.group == group and group in cfg.logger.wandb.tags
-        assert cfg.hydra.run.dir == f"outputs/wandb_sweep/{path.stem}/{RUN_ID}"
+        assert cfg.hydra.run.dir == f"{cfg.paths.root}/wandb_sweep/{path.stem}/{RUN_ID}"
 
 
 def test_a_parameter_that_is_not_in_the_config_is_refused() -> None:

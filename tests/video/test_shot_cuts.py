@@ -21,7 +21,7 @@ def tensors(frames: np.ndarray) -> list[torch.Tensor]:
 @pytest.mark.parametrize("speed", [1, 4, 8])
 def test_camera_motion_scores_below_and_cuts_above_the_threshold(speed: int) -> None:
     clips = {name: tensors(photo_clip(3, 54, 128, speed, name)) for name in PHOTOS}
-    within = [cut_score(small(a), small(b)) for clip in clips.values() for a, b in zip(clip, clip[1:])]
+    within = [cut_score(small(c[i]), small(c[i + 1])) for c in clips.values() for i in range(len(c) - 1)]
     across = [cut_score(small(clips[a][-1]), small(clips[b][0])) for a in PHOTOS for b in PHOTOS if a != b]
     assert max(within) < DEFAULT_THRESHOLD < min(across), (within, across)
 

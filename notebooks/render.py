@@ -13,7 +13,6 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbconvert import HTMLExporter
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE.parent / "outputs" / "notebooks"
@@ -22,6 +21,8 @@ NEEDS_SWEEP = "02_ablation_report.ipynb"
 
 def render(path: Path, out_dir: Path, timeout: int) -> Path:
     """Execute ``path`` and write ``<out_dir>/<stem>.html``; returns that path."""
+    from nbconvert import HTMLExporter  # the [notebooks] extra (make notebooks installs it)
+
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
     html, _ = HTMLExporter().from_notebook_node(nb)

@@ -34,8 +34,12 @@ def execute(name: str, timeout: int = 240, epilogue: str = "", **parameters: Any
 
 
 def outputs_text(nb: nbformat.NotebookNode) -> str:
-    return "\n".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
-                     for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    return "\n".join(
+        o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
 
 
 def images(nb: nbformat.NotebookNode) -> int:
@@ -53,8 +57,7 @@ def test_stored_without_outputs(name: str) -> None:
 
 
 def test_data_tour() -> None:
-    nb = execute("01_data_tour.ipynb", epilogue="import sys; print('kernel:', sys.executable)",
-                 CLIPS=2, CROP=64)
+    nb = execute("01_data_tour.ipynb", epilogue="import sys; print('kernel:', sys.executable)", CLIPS=2, CROP=64)
     assert images(nb) == 2
     text = outputs_text(nb)
     assert f"kernel: {sys.executable}" in text  # the python3 kernelspec resolves to this (the venv's) python
@@ -63,11 +66,22 @@ def test_data_tour() -> None:
 
 
 def test_ablation_report(tmp_path: Path) -> None:
-    for num, (source, seed, psnr) in enumerate([("flow", 0, 28.0), ("flow", 1, 28.4),
-                                                ("static", 0, 27.6), ("static", 1, 27.8)]):
-        write_job(tmp_path, num, [f"model.weight_source={source}", f"seed={seed}"],
-                  {"status": "completed", "val/psnr": psnr, "val/ssim": 0.8, "params/total": 100,
-                   "macs": 10**9, "time/train_s": 5.0})
+    for num, (source, seed, psnr) in enumerate(
+        [("flow", 0, 28.0), ("flow", 1, 28.4), ("static", 0, 27.6), ("static", 1, 27.8)]
+    ):
+        write_job(
+            tmp_path,
+            num,
+            [f"model.weight_source={source}", f"seed={seed}"],
+            {
+                "status": "completed",
+                "val/psnr": psnr,
+                "val/ssim": 0.8,
+                "params/total": 100,
+                "macs": 10**9,
+                "time/train_s": 5.0,
+            },
+        )
     nb = execute("02_ablation_report.ipynb", SWEEP_DIR=str(tmp_path), BASELINE="model.weight_source=flow")
     assert images(nb) == 3
     text = outputs_text(nb)

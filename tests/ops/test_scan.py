@@ -84,26 +84,33 @@ def test_gradcheck_four_directions(shape: tuple[int, ...], fast_mode: bool, impl
     assert torch.autograd.gradcheck(lambda a, g: gated_scan_4(a, g, impl), args, fast_mode=fast_mode)
 
 
-# odd sizes around the compiled kernel's 16-row, 16-column tiles, and long rows/columns
-SHAPES_4 = [(2, 3, 20, 18), (1, 2, 33, 47), (1, 1, 1, 70), (1, 1, 70, 1), (2, 1, 5, 300)]
+# sizes around the compiled kernel's bands of 16 rows and 16 x 16 tiles (full tiles, partial bands and
+# columns, a single row or column) and long rows
+SHAPES_4 = [(2, 3, 20, 18), (1, 2, 33, 47), (1, 1, 1, 70), (1, 1, 70, 1), (2, 1, 5, 300), (1, 2, 32, 48)]
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("impl", FOUR)
 @pytest.mark.parametrize("shape", SHAPES_4)
-def test_four_directions_are_the_single_scans_in_order(shape: tuple[int, ...], impl: str) -> None:
+def test_four_directions_are_the_single_scans_in_order(
+    shape: tuple[int, ...], impl: str, dtype: torch.dtype
+) -> None:
+    """Values and gradients against the float64 reference (float32: the compiled kernel's vector path)."""
     b, c, h, w = shape
     x, _ = inputs(shape)
     _, gates = inputs((b, 4 * c, h, w), seed=1)
     x.requires_grad_(True)
     gates.requires_grad_(True)
-    out = gated_scan_4(x, gates, impl)
+    x_in, gates_in = x.detach().to(dtype).requires_grad_(True), gates.detach().to(dtype).requires_grad_(True)
+    out = gated_scan_4(x_in, gates_in, impl)
     singles = [gated_scan_reference(x, g, d) for g, d in zip(gates.split(c, dim=1), DIRECTIONS, strict=True)]
     expected = torch.cat(singles, dim=1)
-    torch.testing.assert_close(out, expected)
-    weights = torch.randn_like(out)
-    grads = torch.autograd.grad((out * weights).sum(), (x, gates))
+    tol = {} if dtype == torch.float64 else {"atol": 1e-5, "rtol": 1e-5}
+    torch.testing.assert_close(out.double(), expected, **tol)
+    weights = torch.randn_like(expected)
+    grads = torch.autograd.grad((out * weights.to(dtype)).sum(), (x_in, gates_in))
     for a, b_ in zip(grads, torch.autograd.grad((expected * weights).sum(), (x, gates)), strict=True):
-        torch.testing.assert_close(a, b_)
+        torch.testing.assert_close(a.double(), b_, **tol)
 
 
 def test_fast_uses_the_compiled_kernel_where_it_builds(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,6 +124,27 @@ def test_fast_uses_the_compiled_kernel_where_it_builds(monkeypatch: pytest.Monke
     fallback = gated_scan_4(x, gates)
     assert type(fallback.grad_fn).__name__.startswith("_GatedScan")
     torch.testing.assert_close(fallback, out)
+
+
+def test_compiled_kernel_reuses_freed_outputs() -> None:
+    """A freed output of the compiled kernel is handed out again, fully overwritten (no stale values)."""
+    if scan_native.load() is None:
+        pytest.skip("no compiled kernel on this machine")
+    scan_native.load().release_cached()  # blocks freed by earlier tests
+    x, _ = inputs((1, 2, 17, 35))
+    _, gates = inputs((1, 8, 17, 35), seed=1)
+    x, gates = x.float(), gates.float()
+    first = gated_scan_4(x, gates)
+    address = first.data_ptr()
+    first.fill_(float("nan"))
+    del first
+    again = gated_scan_4(x, gates)
+    assert again.data_ptr() == address
+    expected = gated_scan_4(x.double(), gates.double(), "reference")
+    torch.testing.assert_close(again.double(), expected, atol=1e-5, rtol=1e-5)
+    assert scan_native.load().release_cached() == 0  # `again` holds the only block
+    del again
+    assert scan_native.load().release_cached() == x.numel() * 4 * 4
 
 
 @pytest.mark.parametrize("impl", ["reference", *FOUR])

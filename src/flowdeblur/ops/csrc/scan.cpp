@@ -1,0 +1,341 @@
+// Four-direction gated scan h_t = x_t + g_t (h_prev - x_t) on CPU, and its gradients (see scan_native.py).
+// Planes (one batch item, one channel: H x W) are shared between threads; each plane runs its four directions
+// one after the other, so that x is read from memory once. Horizontal directions work on bands of K rows
+// turned into K-wide columns in a small buffer (16 x 16 tiles transposed in registers with AVX-512), so that
+// every step updates K independent states with one vector operation.
+#include <torch/extension.h>
+#include <ATen/Parallel.h>
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <mutex>
+#include <unordered_map>
+#include <type_traits>
+#include <vector>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
+namespace {
+constexpr int64_t K = 16;  // rows of a horizontal band
+
+// Outputs of hundreds of MB: a fresh allocation is mapped page by page on first touch, and the kernel zeroes
+// every page, which costs about as much as the scan itself. Freed outputs are kept (by byte size, at most
+// two per size and FLOWDEBLUR_SCAN_POOL_MB in all, 1024 by default; 0 turns this off) and handed out again,
+// as a caching allocator would: the next frame or training step writes into memory already mapped. New
+// blocks are 2 MB aligned and, on Linux, asked for 2 MB pages (one fault per 2 MB instead of per 4 kB).
+class OutputPool {
+ public:
+  static OutputPool& get() {
+    static OutputPool* pool = new OutputPool();  // never destroyed: tensors may be freed at exit
+    return *pool;
+  }
+
+  void* take(size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = free_.find(bytes);
+      if (it != free_.end() && !it->second.empty()) {
+        void* p = it->second.back();
+        it->second.pop_back();
+        cached_ -= bytes;
+        return p;
+      }
+    }
+    const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
+    void* p = std::aligned_alloc(kHuge, rounded);
+    TORCH_CHECK(p != nullptr, "gated scan kernel: out of memory allocating ", bytes, " bytes");
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+    return p;
+  }
+
+  void give(void* p, size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto& blocks = free_[bytes];
+      if (blocks.size() < 2 && cached_ + bytes <= limit_) {
+        blocks.push_back(p);
+        cached_ += bytes;
+        return;
+      }
+    }
+    std::free(p);
+  }
+
+  int64_t release() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const int64_t released = static_cast<int64_t>(cached_);
+    for (auto& entry : free_)
+      for (void* p : entry.second) std::free(p);
+    free_.clear();
+    cached_ = 0;
+    return released;
+  }
+
+ private:
+  OutputPool() {
+    const char* mb = std::getenv("FLOWDEBLUR_SCAN_POOL_MB");
+    limit_ = static_cast<size_t>(mb ? std::max(0L, std::atol(mb)) : 1024L) << 20;
+  }
+  static constexpr size_t kHuge = size_t(1) << 21;
+  std::mutex mutex_;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+  size_t cached_ = 0, limit_ = 0;
+};
+
+// an uninitialised contiguous tensor shaped like `like`, from the pool
+torch::Tensor pooled_empty(const torch::Tensor& like) {
+  const size_t bytes = static_cast<size_t>(like.numel()) * like.element_size();
+  if (bytes == 0) return torch::empty_like(like, torch::MemoryFormat::Contiguous);
+  void* p = OutputPool::get().take(bytes);
+  return torch::from_blob(p, like.sizes(), [bytes](void* q) { OutputPool::get().give(q, bytes); },
+                          like.options().memory_format(torch::MemoryFormat::Contiguous));
+}
+
+// frees the kept outputs; returns their bytes
+int64_t release_cached() { return OutputPool::get().release(); }
+
+// Outputs are written once and read by the next layer only: with AVX-512, whole cache lines of floats go out
+// with streaming stores (no read of the line before writing it, no eviction of the inputs from the caches).
+template <typename T>
+inline bool streamable(const T* p) {
+#ifdef __AVX512F__
+  return std::is_same_v<T, float> && reinterpret_cast<uintptr_t>(p) % 64 == 0;
+#else
+  return false;
+#endif
+}
+
+// dst[0 .. n) = src[0 .. n)
+template <typename T>
+inline void store_row(T* __restrict__ dst, const T* __restrict__ src, int64_t n) {
+  int64_t i = 0;
+#ifdef __AVX512F__
+  if constexpr (std::is_same_v<T, float>) {
+    if (streamable(dst)) for (; i + 16 <= n; i += 16) _mm512_stream_ps(dst + i, _mm512_loadu_ps(src + i));
+  }
+#endif
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
+// after a thread's streaming stores, before others read them
+inline void store_fence() {
+#ifdef __AVX512F__
+  _mm_sfence();
+#endif
+}
+
+#ifdef __AVX512F__
+// dst[j * ds + k] = src[k * ss + j] for a 16 x 16 tile of floats (streaming stores where dst is aligned)
+inline void transpose16(const float* src, int64_t ss, float* dst, int64_t ds) {
+  __m512 r[16], t[16];
+  for (int k = 0; k < 16; ++k) r[k] = _mm512_loadu_ps(src + k * ss);
+  for (int k = 0; k < 16; k += 2) {  // per 128-bit lane: rows k, k+1 interleaved
+    t[k] = _mm512_unpacklo_ps(r[k], r[k + 1]);
+    t[k + 1] = _mm512_unpackhi_ps(r[k], r[k + 1]);
+  }
+  for (int k = 0; k < 16; k += 4) {  // r[k + c], lane L: column 4L + c, rows k .. k+3
+    r[k] = _mm512_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[k + 1] = _mm512_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[k + 2] = _mm512_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[k + 3] = _mm512_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int c = 0; c < 4; ++c) {  // a 4 x 4 transpose of 128-bit lanes: column 4L + c gets lane L of each
+    const __m512 v0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44), v1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xEE);
+    const __m512 v2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44);
+    const __m512 v3 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xEE);
+    t[c] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+    t[4 + c] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+    t[8 + c] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+    t[12 + c] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+  }
+  if (streamable(dst) && ds % 16 == 0) {
+    for (int j = 0; j < 16; ++j) _mm512_stream_ps(dst + j * ds, t[j]);
+  } else {
+    for (int j = 0; j < 16; ++j) _mm512_storeu_ps(dst + j * ds, t[j]);
+  }
+}
+#endif
+
+// buf[j * K + k] = src[k * W + j] for k < n, j < W: a band of n <= K rows as W columns of K (rows >= n: 0)
+template <typename T>
+void to_columns(const T* src, int64_t n, int64_t W, T* buf) {
+  int64_t j0 = 0;
+#ifdef __AVX512F__
+  if constexpr (std::is_same_v<T, float>) {
+    if (n == K) for (; j0 + K <= W; j0 += K) transpose16(src + j0, W, buf + j0 * K, K);
+  }
+#endif
+  for (int64_t j = j0; j < W; ++j)
+    for (int64_t k = 0; k < K; ++k) buf[j * K + k] = k < n ? src[k * W + j] : T(0);
+}
+
+// dst[k * W + j] = buf[j * K + k] for k < n: the inverse of to_columns
+template <typename T>
+void from_columns(const T* buf, int64_t n, int64_t W, T* dst) {
+  int64_t j0 = 0;
+#ifdef __AVX512F__
+  if constexpr (std::is_same_v<T, float>) {
+    if (n == K) for (; j0 + K <= W; j0 += K) transpose16(buf + j0 * K, K, dst + j0, W);
+  }
+#endif
+  for (int64_t k = 0; k < n; ++k)
+    for (int64_t j = j0; j < W; ++j) dst[k * W + j] = buf[j * K + k];
+}
+
+// down (rev = false) or up the rows of one plane (H, W), vectorised over W; the state row s (W) stays in cache
+template <typename T>
+void vertical(const T* __restrict__ x, const T* __restrict__ g, T* __restrict__ h, T* __restrict__ s, int64_t H,
+              int64_t W, bool rev) {
+  std::fill(s, s + W, T(0));
+  for (int64_t i = 0; i < H; ++i) {
+    const int64_t o = (rev ? H - 1 - i : i) * W;
+    for (int64_t w = 0; w < W; ++w) s[w] = x[o + w] + g[o + w] * (s[w] - x[o + w]);
+    store_row(h + o, s, W);
+  }
+}
+
+// both horizontal directions along the W columns of a band buffer at once (two independent recurrences per
+// step): g0 (left to right) and g1 (right to left) hold the gates and are overwritten by the states
+template <typename T>
+void along_columns(const T* __restrict__ xb, T* __restrict__ g0, T* __restrict__ g1, int64_t W) {
+  alignas(64) T s0[K] = {}, s1[K] = {};
+  for (int64_t i = 0; i < W; ++i) {
+    const int64_t a = i * K, b = (W - 1 - i) * K;
+    for (int64_t k = 0; k < K; ++k) {
+      const T xa = xb[a + k], xc = xb[b + k];
+      s0[k] = xa + g0[a + k] * (s0[k] - xa);
+      s1[k] = xc + g1[b + k] * (s1[k] - xc);
+      g0[a + k] = s0[k];
+      g1[b + k] = s1[k];
+    }
+  }
+}
+
+// adjoint of along_columns on a band: u_t = dL/dh_t + g_next u_next against the scan; adds (1 - g) u to gxb;
+// ub holds dL/dh and is overwritten by dL/dg = u (h_prev - x)
+template <typename T>
+void along_columns_back(const T* __restrict__ xb, const T* __restrict__ gb, const T* __restrict__ hb,
+                        T* __restrict__ ub, T* __restrict__ gxb, int64_t W, bool rev) {
+  alignas(64) T u[K] = {};
+  const int64_t step = rev ? -K : K;  // from a position to the next one in scan order
+  for (int64_t i = W - 1; i >= 0; --i) {  // i: position in scan order
+    const int64_t o = (rev ? W - 1 - i : i) * K;
+    const T* gn = i + 1 < W ? gb + o + step : nullptr;
+    const T* hp = i > 0 ? hb + o - step : nullptr;
+    for (int64_t k = 0; k < K; ++k) {
+      const T uv = ub[o + k] + (gn ? gn[k] * u[k] : T(0));
+      u[k] = uv;
+      gxb[o + k] += (T(1) - gb[o + k]) * uv;
+      ub[o + k] = uv * ((hp ? hp[k] : T(0)) - xb[o + k]);
+    }
+  }
+}
+
+// adjoint of vertical: u (one row of W) runs against the scan; adds (1 - g) u to gx, writes gg
+template <typename T>
+void vertical_back(const T* __restrict__ x, const T* __restrict__ g, const T* __restrict__ h,
+                   const T* __restrict__ go, T* __restrict__ gx, T* __restrict__ gg, T* __restrict__ u,
+                   int64_t H, int64_t W, bool rev) {
+  for (int64_t i = H - 1; i >= 0; --i) {  // i: position in scan order
+    const int64_t r = rev ? H - 1 - i : i;
+    const int64_t o = r * W;
+    const T* gn = i + 1 < H ? g + (rev ? r - 1 : r + 1) * W : nullptr;  // gate of the next position
+    const T* hp = i > 0 ? h + (rev ? r + 1 : r - 1) * W : nullptr;     // state before this position
+    for (int64_t w = 0; w < W; ++w) {
+      const T uv = go[o + w] + (gn ? gn[w] * u[w] : T(0));
+      u[w] = uv;
+      gx[o + w] += (T(1) - g[o + w]) * uv;
+      gg[o + w] = uv * ((hp ? hp[w] : T(0)) - x[o + w]);
+    }
+  }
+}
+
+// x (B, C, H, W), gates/out (B, 4C, H, W): block d of the gates drives direction d
+// (left->right, right->left, top->bottom, bottom->top)
+torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& gates) {
+  TORCH_CHECK(x.is_contiguous() && gates.is_contiguous(), "gated scan kernel: contiguous NCHW inputs");
+  auto out = pooled_empty(gates);
+  const int64_t B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), P = H * W;
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gated_scan_4_forward", [&] {
+    const scalar_t* xp = x.data_ptr<scalar_t>();
+    const scalar_t* gp = gates.data_ptr<scalar_t>();
+    scalar_t* hp = out.data_ptr<scalar_t>();
+    at::parallel_for(0, B * C, 1, [&](int64_t begin, int64_t end) {
+      std::vector<scalar_t> xb(W * K), h0(W * K), h1(W * K), row(W);
+      for (int64_t i = begin; i < end; ++i) {
+        const int64_t b = i / C, c = i % C;
+        const scalar_t* xi = xp + i * P;
+        const auto block = [&](int64_t d) { return ((b * 4 + d) * C + c) * P; };
+        for (int64_t r0 = 0; r0 < H; r0 += K) {
+          const int64_t n = std::min(K, H - r0);
+          to_columns(xi + r0 * W, n, W, xb.data());
+          to_columns(gp + block(0) + r0 * W, n, W, h0.data());
+          to_columns(gp + block(1) + r0 * W, n, W, h1.data());
+          along_columns(xb.data(), h0.data(), h1.data(), W);
+          from_columns(h0.data(), n, W, hp + block(0) + r0 * W);
+          from_columns(h1.data(), n, W, hp + block(1) + r0 * W);
+        }
+        for (int64_t d = 2; d < 4; ++d) vertical(xi, gp + block(d), hp + block(d), row.data(), H, W, d == 3);
+      }
+      store_fence();
+    });
+  });
+  return out;
+}
+
+std::vector<torch::Tensor> backward(const torch::Tensor& x, const torch::Tensor& gates, const torch::Tensor& out,
+                                    const torch::Tensor& grad_out) {
+  TORCH_CHECK(x.is_contiguous() && gates.is_contiguous() && out.is_contiguous() && grad_out.is_contiguous(),
+              "gated scan kernel: contiguous NCHW inputs");
+  auto grad_x = pooled_empty(x);
+  auto grad_gates = pooled_empty(gates);
+  const int64_t B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), P = H * W;
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gated_scan_4_backward", [&] {
+    const scalar_t* xp = x.data_ptr<scalar_t>();
+    const scalar_t* gp = gates.data_ptr<scalar_t>();
+    const scalar_t* hp = out.data_ptr<scalar_t>();
+    const scalar_t* gop = grad_out.data_ptr<scalar_t>();
+    scalar_t* gxp = grad_x.data_ptr<scalar_t>();
+    scalar_t* ggp = grad_gates.data_ptr<scalar_t>();
+    at::parallel_for(0, B * C, 1, [&](int64_t begin, int64_t end) {
+      std::vector<scalar_t> xb(W * K), gb(W * K), hb(W * K), ub(W * K), gxb(W * K), u(W);
+      for (int64_t i = begin; i < end; ++i) {
+        const int64_t b = i / C, c = i % C;
+        const auto block = [&](int64_t d) { return ((b * 4 + d) * C + c) * P; };
+        for (int64_t r0 = 0; r0 < H; r0 += K) {  // horizontal directions write grad_x ...
+          const int64_t n = std::min(K, H - r0), band = r0 * W;
+          to_columns(xp + i * P + band, n, W, xb.data());
+          std::fill(gxb.begin(), gxb.end(), scalar_t(0));
+          for (int64_t d = 0; d < 2; ++d) {
+            to_columns(gp + block(d) + band, n, W, gb.data());
+            to_columns(hp + block(d) + band, n, W, hb.data());
+            to_columns(gop + block(d) + band, n, W, ub.data());
+            along_columns_back(xb.data(), gb.data(), hb.data(), ub.data(), gxb.data(), W, d == 1);
+            from_columns(ub.data(), n, W, ggp + block(d) + band);
+          }
+          from_columns(gxb.data(), n, W, gxp + i * P + band);
+        }
+        for (int64_t d = 2; d < 4; ++d) {  // ... and vertical ones add to it
+          std::fill(u.begin(), u.end(), scalar_t(0));
+          vertical_back(xp + i * P, gp + block(d), hp + block(d), gop + block(d), gxp + i * P, ggp + block(d),
+                        u.data(), H, W, d == 3);
+        }
+      }
+      store_fence();
+    });
+  });
+  return {grad_x, grad_gates};
+}
+}  // namespace
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("forward", &forward, "four-direction gated scan (contiguous NCHW)");
+  m.def("backward", &backward, "its gradients: (grad_x, grad_gates)");
+  m.def("release_cached", &release_cached, "free the kept outputs; returns their bytes");
+}

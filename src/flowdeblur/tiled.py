@@ -57,6 +57,13 @@ class TiledNet(nn.Module):
     def stride(self) -> int:
         return self.net.stride
 
+    def __getattr__(self, name: str) -> object:
+        """Other attributes (``source``, ``flow``, ...) are the wrapped network's."""
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(super().__getattr__("net"), name)
+
     def forward(self, frames: Tensor, target: int) -> NetOutput:
         """(B, T, 3, H, W), target index -> :class:`NetOutput` with restored (B, 3, H, W)."""
         rows = self.strip_rows(frames)

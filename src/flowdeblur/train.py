@@ -1,12 +1,14 @@
 """Train a flow-conditioned deblurring model: ``python -m flowdeblur.train [overrides]``.
 
-Compose the config, instantiate data, model, trainer and loggers, fit, validate and test the final weights,
-write ``metrics.json`` into the run dir, and return the metric a sweeper optimises.
+Compose the config, instantiate data, model, trainer and loggers, fit, validate and test the checkpoint chosen by
+``test_ckpt`` (:mod:`flowdeblur.lit.final_checkpoint`), write ``metrics.json`` (with that checkpoint's path and
+step) into the run dir, and return the metric a sweeper optimises.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import hydra
@@ -16,30 +18,37 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from flowdeblur.build import build_datamodule, build_module
+from flowdeblur.data.splits import check_validation_split
 from flowdeblur.distributed.launch import check_launch
 from flowdeblur.distributed.process_group import teardown_process_group
 from flowdeblur.distributed.resume import resume_path
+from flowdeblur.lit.final_checkpoint import check_choice, chosen_checkpoint, load_chosen, without_weight_averaging
 from flowdeblur.utils.cli import user_errors
 from flowdeblur.utils.complexity import count_macs, count_parameters, effective_parameters
 from flowdeblur.utils.io import write_json_atomic
 from flowdeblur.utils.job_status import mark_running, run_job
+from flowdeblur.utils.quiet import quiet_lightning_tips
 from flowdeblur.utils.run_dir import check_run_dir
-from flowdeblur.utils.summary import print_summary
+from flowdeblur.utils.summary import print_parameters, print_summary
 from flowdeblur.utils.wandb_env import default_to_offline, finish_wandb_run
 from flowdeblur.utils.wandb_run import apply_run_id, apply_sweep_identity, log_summary
+from flowdeblur.utils.wandb_sync import wandb_location
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Run one experiment; returns the flat metrics also written to ``<run dir>/metrics.json``."""
     default_to_offline()
+    quiet_lightning_tips()
     out_dir = check_run_dir(cfg.paths.output_dir, cfg.get("min_free_mb", 0))
     ckpt_path = resume_path(cfg.get("ckpt_path"), out_dir)
+    check_choice(cfg.get("test_ckpt", "best"))
     mark_running(out_dir)
     pl.seed_everything(cfg.seed, workers=True)
     datamodule = build_datamodule(cfg)
     datamodule.setup()
     module = build_module(cfg)
     summary = model_summary(module, cfg)
+    print_parameters(summary)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     apply_sweep_identity(cfg)
     apply_run_id(cfg, out_dir)
@@ -52,23 +61,32 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     summary["time/train_s"] = time.perf_counter() - start
     results = dict(summary)
     if not trainer.fast_dev_run:
-        results.update(trainer.validate(module, datamodule=datamodule, verbose=False)[0])
-        if cfg.get("run_test") and cfg.data.get("test"):
-            results.update(trainer.test(module, datamodule=datamodule, verbose=False)[0])
+        results.update(final_evaluation(trainer, module, datamodule, cfg, out_dir))
     results["status"] = "completed"
     if trainer.is_global_zero:
         write_json_atomic(out_dir / "metrics.json", results)
         log_summary(trainer.loggers, results)
-        checkpoint = trainer.checkpoint_callback
-        saved = getattr(checkpoint, "last_model_path", "") or getattr(checkpoint, "best_model_path", "")
         print_summary(results, ("val", "test"), {
             "run dir": out_dir,
-            "checkpoint": saved or "(none)",
+            "checkpoint": results.get("checkpoint/path", "(none)"),
             "config": out_dir / ".hydra" / "config.yaml",
             "metrics": out_dir / "metrics.json",
+            **({"W&B run": where} if (where := wandb_location(trainer.loggers)) else {}),
         })
     finish_wandb_run()
     teardown_process_group()
+    return results
+
+
+def final_evaluation(trainer: pl.Trainer, module: pl.LightningModule, datamodule: pl.LightningDataModule,
+                     cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+    """Validate (and with ``run_test``, test) the checkpoint chosen by ``test_ckpt``; its path and step included."""
+    chosen = chosen_checkpoint(trainer, cfg.get("test_ckpt", "best"), out_dir)
+    results = load_chosen(module, trainer, chosen)
+    with without_weight_averaging(trainer):
+        results.update(trainer.validate(module, datamodule=datamodule, verbose=False)[0])
+        if cfg.get("run_test") and cfg.data.get("test"):
+            results.update(trainer.test(module, datamodule=datamodule, verbose=False)[0])
     return results
 
 
@@ -82,6 +100,7 @@ def model_summary(module: pl.LightningModule, cfg: DictConfig) -> dict[str, Any]
     summary["macs"] = count_macs(module.net, cfg.data.num_frames, height, width)
     summary["macs_resolution"] = f"{height}x{width}"
     summary["overrides"] = " ".join(HydraConfig.get().overrides.task) if HydraConfig.initialized() else ""
+    summary["val_split"] = check_validation_split(cfg.data)
     return summary
 
 

@@ -24,4 +24,21 @@ def print_summary(metrics: Mapping[str, float], stages: tuple[str, ...], where: 
     console = Console()
     console.print(table)
     for name, path in where.items():
-        console.print(f"[bold]{name}[/bold]: {path}")
+        console.print(f"[bold]{name}[/bold]: {path}", soft_wrap=True)  # paths and commands stay on one line
+
+
+def print_parameters(summary: Mapping[str, float | str]) -> None:
+    """One line with the network's own parameter counts (training-only parts such as the LPIPS metric network
+    are not part of the model), e.g. ``model: 1.54 M parameters (effective 1.21 M; flow 0.31 M, ...)``."""
+    total = summary.get("params/total")
+    if not isinstance(total, (int, float)):
+        return
+    parts = [f"{key.split('/', 1)[1]} {millions(value)}" for key, value in summary.items()
+             if key.startswith("params/") and key not in ("params/total", "params/effective")]
+    effective = summary.get("params/effective")
+    head = f"effective {millions(effective)}; " if isinstance(effective, (int, float)) else ""
+    Console().print(f"[bold]model[/bold]: {millions(total)} parameters ({head}{', '.join(parts)})", soft_wrap=True)
+
+
+def millions(count: float | str) -> str:
+    return f"{float(count) / 1e6:.2f} M"

@@ -17,12 +17,17 @@ from wsgiref.util import setup_testing_defaults
 import optuna
 import pytest
 import yaml
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
+from flowdeblur.config import CONF_DIR
 from hydra_plugins.flowdeblur_optuna._search_space import override_strings, parse_search_space
 from hydra_plugins.flowdeblur_optuna._study import budget_line, open_storage, retry_interrupted
 from tests.distributed.runner import REPO
+from tests.helpers import config_options
 from tests.sweeping import TINY_SWEEP, multirun, read_metrics
 
 STUDY = "flowdeblur"
@@ -74,6 +79,16 @@ def test_search_space_syntax() -> None:
     assert override_strings({"a": 3, "i": "[8,16]"}, fixed) == ["a=3", "i=[8,16]", "h=5"]
     with pytest.raises(ValueError, match="both searched and fixed"):
         override_strings({"h": 1}, fixed)
+
+
+@pytest.mark.parametrize("pruner", config_options("hparams_search/pruner"))
+def test_every_pruner_option_instantiates(pruner: str) -> None:
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", ["hparams_search=optuna", f"hparams_search/pruner={pruner}"], return_hydra_config=True)
+    assert isinstance(instantiate(cfg.hydra.sweeper.pruner), optuna.pruners.BasePruner)
+    assert cfg.hydra.sweeper._target_ == "hydra_plugins.flowdeblur_optuna.sweeper.OptunaSweeper"
+    callback = OmegaConf.to_container(cfg.callbacks.optuna_pruning, resolve=False)
+    assert isinstance(callback, dict) and callback["pruner"] == "${hydra:sweeper.pruner}"
 
 
 def test_interrupted_trial_fails_and_is_proposed_again(tmp_path: Path) -> None:

@@ -59,12 +59,12 @@ def test_window_indices_reverse_target_first_and_tiny_sequences() -> None:
 # ---- discovery in every layout -----------------------------------------------------------------------------
 
 def test_gopro_discovery_counts_and_pairing(gopro_root: Path) -> None:
-    train = layouts.gopro(gopro_root, "train")
+    train = layouts.gopro(gopro_root, "trainval")
     assert [s.name for s in train] == ["GOPR0372_07_00", "GOPR0374_11_00"]
     assert [len(s) for s in train] == [5, 4]
     assert all(b.name == s.name for seq in train for b, s in zip(seq.blurry, seq.sharp, strict=True))
     assert train[0].blurry[0] == gopro_root / "train" / "GOPR0372_07_00" / "blur" / "00000.png"
-    gamma = layouts.gopro(gopro_root, "train", blur_dir="blur_gamma")
+    gamma = layouts.gopro(gopro_root, "trainval", blur_dir="blur_gamma")
     assert gamma[0].blurry[0].parent.name == "blur_gamma" and gamma[0].sharp[0].parent.name == "sharp"
     with pytest.raises(ValueError, match="blur_dir"):
         layouts.gopro(gopro_root, "train", blur_dir="blurry")
@@ -74,9 +74,11 @@ def test_dvd_standard_split(tmp_path: Path) -> None:
     base = tmp_path / "quantitative_datasets"
     for k, name in enumerate([*layouts.DVD_TEST, "IMG_0001", "720p_240fps_1"]):
         write_pair(base / name / "input", base / name / "GT", 2, seed=k, suffix=".jpg", height=16, width=16)
-    test, train = layouts.dvd(tmp_path, "test"), layouts.dvd(base, "train")
+    test, train = layouts.dvd(tmp_path, "test"), layouts.dvd(base, "trainval")
     assert sorted(s.name for s in test) == sorted(layouts.DVD_TEST)
     assert [s.name for s in train] == ["720p_240fps_1", "IMG_0001"]
+    assert [s.name for s in layouts.dvd(base, "val")] == ["IMG_0001"]
+    assert [s.name for s in layouts.dvd(base, "train")] == ["720p_240fps_1"]
     assert train[0].blurry[0].suffix == ".jpg" and train[0].sharp[0].parent.name == "GT"
     (base / "IMG_0037" / "input").rename(base / "IMG_0037" / "in")
     with pytest.raises(FrameError, match="IMG_0037/input: folder not found"):
@@ -128,9 +130,9 @@ def test_natural_frame_order(tmp_path: Path) -> None:
 # ---- samples -----------------------------------------------------------------------------------------------
 
 def test_samples_cover_every_frame_with_edge_windows(gopro_root: Path) -> None:
-    data = GoPro(gopro_root, "train", num_frames=3)
+    data = GoPro(gopro_root, "trainval", num_frames=3)
     assert len(data) == 9
-    seq = layouts.gopro(gopro_root, "train")[0]
+    seq = layouts.gopro(gopro_root, "trainval")[0]
     first, last = data[0], data[4]
     files = [iio.imread(p) for p in seq.blurry]
     assert np.array_equal(as_uint8(first["blurry"]), np.stack([files[1], files[0], files[1]]))
@@ -139,9 +141,9 @@ def test_samples_cover_every_frame_with_edge_windows(gopro_root: Path) -> None:
     assert {k: first[k] for k in ("target", "index", "clip", "frame", "sequence_length", "sequence")} == {
         "target": 1, "index": 0, "clip": 0, "frame": 0, "sequence_length": 5, "sequence": "GOPR0372_07_00"}
     assert (data[5]["clip"], data[5]["frame"], data[5]["index"]) == (1, 0, 5)
-    replicate = GoPro(gopro_root, "train", num_frames=3, edge="replicate")[0]
+    replicate = GoPro(gopro_root, "trainval", num_frames=3, edge="replicate")[0]
     assert np.array_equal(as_uint8(replicate["blurry"]), np.stack([files[0], files[0], files[1]]))
-    assert len(GoPro(gopro_root, "train", frame_step=2)) == 3 + 2
+    assert len(GoPro(gopro_root, "trainval", frame_step=2)) == 3 + 2
 
 
 def test_centre_crop_and_validation(gopro_root: Path) -> None:
@@ -203,6 +205,7 @@ def test_datamodule_batches_from_config(gopro_root: Path) -> None:
     test = next(iter(dm.test_dataloader()))
     assert test["blurry"].shape == (1, 3, 3, 32, 40) and test["sequence"] == ["GOPR0384_11_00"]
     assert len(dm.dataset("val")) == 1 and len(dm.dataset("test")) == 6
+    assert len(dm.dataset("train")) == 5  # GOPR0374_11_00 is held out for validation
 
 
 # ---- bad input ---------------------------------------------------------------------------------------------
@@ -214,16 +217,16 @@ def test_missing_root_empty_sequence_and_count_mismatch(tmp_path: Path) -> None:
     (tmp_path / "train" / "b" / "blur").mkdir(parents=True)
     (tmp_path / "train" / "b" / "sharp").mkdir()
     with pytest.raises(FrameError, match=f"{tmp_path / 'train' / 'b' / 'blur'}: no frames"):
-        layouts.gopro(tmp_path, "train")
+        layouts.gopro(tmp_path, "trainval")
     write_pair(tmp_path / "train" / "b" / "blur", tmp_path / "train" / "b" / "sharp", 3, seed=1)
     (tmp_path / "train" / "b" / "sharp" / "00002.png").unlink()
     with pytest.raises(FrameError, match="3 blurry frames in 'blur' but 2 sharp frames in 'sharp'"):
-        layouts.gopro(tmp_path, "train")
+        layouts.gopro(tmp_path, "trainval")
     seq = tmp_path / "train" / "b"
     shutil.copy(seq / "blur" / "00002.png", seq / "sharp" / "00002.png")
     (seq / "blur" / "00001.png").rename(seq / "blur" / "x.png")
     with pytest.raises(FrameError, match="blur/x.png has no sharp frame of the same name"):
-        layouts.gopro(tmp_path, "train")
+        layouts.gopro(tmp_path, "trainval")
 
 
 def test_corrupt_and_truncated_images(tmp_path: Path) -> None:

@@ -130,19 +130,20 @@ class FolderClips(Dataset):
 class GoPro(FolderClips):
     """GOPRO_Large (:func:`flowdeblur.data.layouts.gopro`); other arguments as :class:`FolderClips`."""
 
-    def __init__(self, root: str | Path, split: str = "train", blur_dir: str = "blur", **kwargs: Any) -> None:
-        super().__init__(layouts.gopro(root, split, blur_dir), **kwargs)
+    def __init__(self, root: str | Path, split: str = "train", blur_dir: str = "blur", val_every: int = 6,
+                 **kwargs: Any) -> None:
+        super().__init__(layouts.gopro(root, split, blur_dir, val_every), **kwargs)
 
 
 class DVD(FolderClips):
     """DeepVideoDeblurring with the standard 61/10 split (:func:`flowdeblur.data.layouts.dvd`)."""
 
-    def __init__(self, root: str | Path, split: str = "train", **kwargs: Any) -> None:
-        super().__init__(layouts.dvd(root, split), **kwargs)
+    def __init__(self, root: str | Path, split: str = "train", val_every: int = 6, **kwargs: Any) -> None:
+        super().__init__(layouts.dvd(root, split, val_every), **kwargs)
 
 
 class REDS(FolderClips):
-    """REDS ``train`` / ``val`` / ``reds4`` (:func:`flowdeblur.data.layouts.reds`)."""
+    """REDS ``train`` / ``val`` / ``reds4`` = ``test`` (:func:`flowdeblur.data.layouts.reds`)."""
 
     def __init__(self, root: str | Path, split: str = "train", blur_dir: str = "blur", **kwargs: Any) -> None:
         super().__init__(layouts.reds(root, split, blur_dir), **kwargs)

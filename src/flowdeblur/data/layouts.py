@@ -8,9 +8,15 @@ list is its clip id. Blurry and sharp frames are paired by file name. Anything m
 - ``dvd``: DeepVideoDeblurring, ``<root>/quantitative_datasets/<seq>/{input,GT}/*.jpg``; the standard split by
   sequence: the 10 test sequences of Su et al. 2017 (:data:`DVD_TEST`), the other 61 for training.
 - ``reds``: REDS, ``<root>/{train,val}_{blur,sharp}/<seq>/*.png``; ``reds4`` (:data:`REDS4`, four clips of
-  ``train``) is the test set and is left out of ``train``.
+  ``train``, also called ``test``) is the test set and is left out of ``train``.
+
 - ``bsd``: BSD, ``<root>/BSD_<setup>/{train,valid,test}/<seq>/{Blur,Sharp}/RGB/*.png``.
 - ``frames``: a folder of frame folders, or one folder of frames; blurry only.
+
+Validation never uses test sequences. GoPro and DVD have no official validation split: their ``val`` split is
+a fixed part of the official train sequences (:func:`holdout_positions`: one in every ``val_every``, evenly
+spaced in natural order), their ``train`` split is the rest and ``trainval`` all of them (for a final training
+once the settings are chosen). REDS and BSD keep their official validation clips.
 """
 
 from __future__ import annotations
@@ -38,29 +44,61 @@ class Sequence:
         return len(self.blurry)
 
 
-def gopro(root: str | Path, split: str = "train", blur_dir: str = "blur") -> list[Sequence]:
-    """GOPRO_Large ``train`` or ``test``; ``blur_dir``: ``blur`` or ``blur_gamma``."""
-    check_choice("split", split, ("train", "test"))
+def gopro(root: str | Path, split: str = "train", blur_dir: str = "blur", val_every: int = 6) -> list[Sequence]:
+    """GOPRO_Large ``train``, ``val`` (held out of the train folder, :func:`holdout`), ``trainval`` (the whole
+    train folder) or ``test``; ``blur_dir``: ``blur`` or ``blur_gamma``."""
+    check_choice("split", split, ("train", "val", "trainval", "test"))
     check_choice("blur_dir", blur_dir, ("blur", "blur_gamma"))
-    base = existing_dir([Path(root) / split], f"the GoPro '{split}' folder")
-    return [paired(seq.name, seq / blur_dir, seq / "sharp") for seq in nonempty(subdirs(base), base, split)]
+    folder = "test" if split == "test" else "train"
+    base = existing_dir([Path(root) / folder], f"the GoPro '{folder}' folder")
+    seqs = nonempty(subdirs(base), base, folder)
+    if split in ("train", "val"):
+        seqs = holdout(seqs, split, val_every, base)
+    return [paired(seq.name, seq / blur_dir, seq / "sharp") for seq in seqs]
 
 
-def dvd(root: str | Path, split: str = "train") -> list[Sequence]:
-    """DVD ``train`` (61 sequences) or ``test`` (:data:`DVD_TEST`); ``root`` may be quantitative_datasets."""
-    check_choice("split", split, ("train", "test"))
+def dvd(root: str | Path, split: str = "train", val_every: int = 6) -> list[Sequence]:
+    """DVD ``train`` and ``val`` (the 61 non-test sequences, split by :func:`holdout`), ``trainval`` (all 61) or
+    ``test`` (:data:`DVD_TEST`); ``root`` may be quantitative_datasets."""
+    check_choice("split", split, ("train", "val", "trainval", "test"))
     base = existing_dir([Path(root) / "quantitative_datasets", Path(root)], "DVD's quantitative_datasets")
     seqs = subdirs(base)
     missing = sorted(set(DVD_TEST) - {s.name for s in seqs})
     if missing:
         raise FrameError(f"{base}: the DVD test sequences {missing} are missing; expected {list(DVD_TEST)}")
-    chosen = [s for s in seqs if (s.name in DVD_TEST) == (split == "test")]
-    return [paired(seq.name, seq / "input", seq / "GT") for seq in nonempty(chosen, base, split)]
+    chosen = nonempty([s for s in seqs if (s.name in DVD_TEST) == (split == "test")], base, split)
+    if split in ("train", "val"):
+        chosen = holdout(chosen, split, val_every, base)
+    return [paired(seq.name, seq / "input", seq / "GT") for seq in chosen]
+
+
+def holdout_positions(count: int, every: int) -> list[int]:
+    """Positions (0-based, natural order) of the validation sequences among ``count`` train sequences.
+
+    ``m = max(1, count // every)`` sequences, evenly spaced: position ``floor((2k + 1) * count / (2m))`` for
+    ``k < m``, i.e. the middle of each of ``m`` equal runs. Official GoPro (22 train sequences, ``every=6``):
+    positions 3, 11 and 18; DVD (61 train sequences): 3, 9, 15, ..., 57 (ten).
+    """
+    if not isinstance(every, int) or every < 2:
+        raise ValueError(f"val_every: expected an int >= 2 (one validation sequence in every val_every), "
+                         f"got {every!r}")
+    m = max(1, count // every)
+    return [(2 * k + 1) * count // (2 * m) for k in range(m)]
+
+
+def holdout(seqs: list[Path], split: str, every: int, base: Path) -> list[Path]:
+    """The ``val`` (held-out) or ``train`` (the rest) part of the official train sequences ``seqs``."""
+    if len(seqs) < 2:
+        raise FrameError(f"{base}: {len(seqs)} train sequence(s); holding out validation sequences needs at "
+                         "least 2 (or validate elsewhere: data.val=null)")
+    held = set(holdout_positions(len(seqs), every))
+    return [seq for i, seq in enumerate(seqs) if (i in held) == (split == "val")]
 
 
 def reds(root: str | Path, split: str = "train", blur_dir: str = "blur") -> list[Sequence]:
-    """REDS ``train`` (without REDS4), ``val`` or ``reds4``; ``blur_dir``: ``blur`` or ``blur_comp``."""
-    check_choice("split", split, ("train", "val", "reds4"))
+    """REDS ``train`` (without REDS4), ``val`` or ``reds4`` (= ``test``); ``blur_dir``: ``blur`` or ``blur_comp``."""
+    check_choice("split", split, ("train", "val", "reds4", "test"))
+    split = "reds4" if split == "test" else split
     check_choice("blur_dir", blur_dir, ("blur", "blur_comp"))
     part = "val" if split == "val" else "train"
     root = Path(root)

@@ -59,7 +59,8 @@ def infer(cfg: DictConfig) -> dict[str, str | int | list[int]]:
         device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         layout = torch.channels_last if cfg.channels_last else torch.preserve_format
         net = net.to(device, memory_format=layout)
-        restore = window_restorer(TiledNet(net, cfg.tile, cfg.tile_overlap, cfg.get("max_memory_mb")), target, device, cfg.precision)
+        tiled = TiledNet(net, cfg.tile, cfg.tile_overlap, cfg.get("max_memory_mb"))
+        restore = window_restorer(tiled, target, device, cfg.precision)
         fps = Fraction(cfg.fps) if cfg.fps else (reader.fps or FOLDER_FPS)
         windows = sliding_windows(reader, num_frames, target, cfg.edge, cuts, start - skip,
                                   None if count is None else start - skip + count)

@@ -22,9 +22,11 @@ process's resident-set high-water mark over one more call: freed heap memory is 
 before it is the peak, to a page. (The profiler's allocation events give the same numbers here but take
 gigabytes on the reference scan's autograd graph.) ``peak_mb`` is null where this is not available.
 
-Floor (:mod:`benchmarks.floor`): for every thread count the copy bandwidth is measured in the same run, and
-each record gets the bytes its op must move, the floor time (bytes / best copy bandwidth) and the ratios
-``min_s / floor_s`` and ``median_s / floor_s`` (targets: scan fwd <= 2, fwd+bwd <= 3).
+Floor (:mod:`benchmarks.floor`): a timed copy of 256 MB runs before every timed call, so that the copy
+bandwidth is measured in the same run, with the same threads and under the same load as the op; each record
+gets the bytes its op must move, the floor time (bytes / best copy bandwidth) and the ratios
+``min_s / floor_s`` and ``median_s / floor_s`` (targets: scan fwd <= 2, fwd+bwd <= 3). Per thread count, the
+copy bandwidth into a fresh tensor is reported beside it (page-fault cost of a new output).
 
 Prints a table with the speed-up and memory ratio against the reference and the floor ratios, and writes
 ``outputs/bench/ops.json``: ``{"machine": {...}, "bandwidth": {threads: {...}}, "records": [{"op", "impl",
@@ -48,7 +50,7 @@ import torch
 from torch import Tensor
 
 from benchmarks.common import machine
-from benchmarks.floor import copy_bandwidth, floor_record
+from benchmarks.floor import Copier, copy_bandwidth, floor_record
 from flowdeblur.ops.filtering import per_pixel_filter
 from flowdeblur.ops.scan import gated_scan_4
 
@@ -118,13 +120,15 @@ def sync(device: torch.device) -> None:
 
 
 def run_times(
-    fn: Callable[[], None], device: torch.device, warmup: int, repeats: int
+    fn: Callable[[], None], device: torch.device, warmup: int, repeats: int, copier: Copier | None = None
 ) -> tuple[list[float], list[float]]:
-    """Wall and process CPU seconds of ``repeats`` calls after ``warmup`` calls."""
+    """Wall and process CPU seconds of ``repeats`` calls after ``warmup`` calls (a timed copy before each)."""
     for _ in range(warmup):
         fn()
     wall, cpu = [], []
     for _ in range(repeats):
+        if copier is not None:
+            copier.once()
         sync(device)
         start, start_cpu = time.perf_counter(), time.process_time()
         fn()
@@ -172,13 +176,15 @@ def measure(
     fn = call(case, impl, pass_, inputs, grad)
     slow = impl == "reference" and case.op == "scan"
     warmup, repeats = (0, args.reference_repeats) if slow else (args.warmup, args.repeats)
-    times, cpu = run_times(fn, device, warmup, repeats)
+    copier = Copier(32 if args.quick else 256, device)
+    times, cpu = run_times(fn, device, warmup, repeats, copier)
     peak = peak_bytes(fn, device)
     return {
         "op": case.op, "impl": impl, "pass": pass_, "shape": list(case.shape), **case.extra,
         "device": str(device), "threads": torch.get_num_threads(), "warmup": warmup, "repeats": repeats,
         "median_s": statistics.median(times), "spread_s": max(times) - min(times), "min_s": min(times),
         "cpu_s": statistics.median(cpu), "peak_mb": None if peak is None else peak / MIB,
+        "copy": copier.bandwidth(),
     }
 
 
@@ -263,7 +269,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                 for pass_ in ("fwd", "fwd+bwd"):
                     for impl in impls:
                         record = measure(case, impl, pass_, device, args)
-                        record["floor"] = floor_record(record, bw)
+                        record["floor"] = floor_record(record, record["copy"])
                         records.append(record)
     report(records, machine(), bandwidth, args.out)
     return records

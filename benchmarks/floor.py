@@ -10,10 +10,12 @@ An op that reads and writes each tensor of its interface once cannot beat a copy
   output: ``(2C + G k²) BHW``; the backward reads dL/dout, x and the filters, writes dL/dx and dL/dfilters:
   ``(3C + 2 G k²) BHW`` more.
 
-``copy_bandwidth`` measures ``dst.copy_(src)`` between two preallocated buffers far larger than the caches
-(bytes read + bytes written over the time), with the thread count in force, and also into a fresh output
-(``empty_like(src).copy_(src)``, what an op returning a new tensor pays: the kernel maps its pages on first
-touch), so that a report can tell memory bandwidth from page-fault cost.
+:class:`Copier` times ``dst.copy_(src)`` between two preallocated buffers far larger than the caches (bytes
+read + bytes written over the time) with the thread count in force; a benchmark runs one copy before every
+timed call of an op, so that on a shared machine the op and its floor are sampled under the same load, and
+takes the best copy as the bandwidth. ``copy_bandwidth`` also times copies into a fresh output
+(``empty_like(src).copy_(src)``, what an op returning a new tensor pays in a default process: the kernel maps
+and zeroes its pages on first touch), so that a report can tell memory bandwidth from page-fault cost.
 """
 
 from __future__ import annotations
@@ -40,6 +42,25 @@ def bytes_moved(op: str, pass_: str, shape: tuple[int, ...], extra: dict[str, An
     return FLOAT_BYTES * values * b * h * w
 
 
+class Copier:
+    """A copy of ``megabytes`` between two preallocated buffers on ``device``, timed call by call."""
+
+    def __init__(self, megabytes: int = 256, device: torch.device | str = "cpu") -> None:
+        self.src = torch.ones(megabytes * 2**20 // FLOAT_BYTES, device=device)
+        self.dst = torch.empty_like(self.src)
+        self.dst.copy_(self.src)
+        self.times: list[float] = []
+
+    def once(self) -> None:
+        self.times += _times(lambda: self.dst.copy_(self.src), 1, self.src.device)
+
+    def bandwidth(self) -> dict[str, float]:
+        """Best and median GB/s (read + write) of the copies timed so far."""
+        moved = 2 * self.src.numel() * FLOAT_BYTES
+        return {"best_gbs": moved / min(self.times) / 1e9,
+                "median_gbs": moved / statistics.median(self.times) / 1e9, "copies": len(self.times)}
+
+
 def copy_bandwidth(
     megabytes: int = 256, repeats: int = 7, device: torch.device | str = "cpu"
 ) -> dict[str, float]:
@@ -58,7 +79,7 @@ def copy_bandwidth(
 
 
 def floor_record(record: dict[str, Any], bandwidth: dict[str, float]) -> dict[str, Any]:
-    """``record`` (an op timing with ``min_s``, ``median_s``) against its floor at ``bandwidth``."""
+    """``record`` (an op timing with ``min_s``, ``median_s``) against its floor at ``bandwidth["best_gbs"]``."""
     moved = bytes_moved(record["op"], record["pass"], tuple(record["shape"]), record)
     floor_s = moved / (bandwidth["best_gbs"] * 1e9)
     return {"bytes": moved, "copy_gbs": bandwidth["best_gbs"], "floor_s": floor_s,

@@ -31,7 +31,7 @@ from pathlib import Path
 from types import ModuleType
 
 log = logging.getLogger(__name__)
-CFLAGS = ["-O3", "-march=native"]
+CFLAGS = ["-O3", "-march=native", "-fopenmp"]
 
 SOURCE = (Path(__file__).parent / "csrc" / "scan.cpp").read_text()
 
@@ -55,7 +55,7 @@ def load() -> ModuleType | None:
 
         key = "\n".join([SOURCE, *CFLAGS, _cpu_flags()])
         name = "flowdeblur_scan_" + hashlib.sha256(key.encode()).hexdigest()[:12]
-        return load_inline(name, cpp_sources=SOURCE, extra_cflags=CFLAGS, verbose=False)
+        return load_inline(name, cpp_sources=SOURCE, extra_cflags=CFLAGS, extra_ldflags=["-fopenmp"], verbose=False)
     except Exception as error:  # no compiler, no headers, a failed build: the pure-PyTorch scan runs instead
         log.warning("flowdeblur: compiled gated scan unavailable (%s); using the PyTorch version",
                     str(error).splitlines()[0] if str(error) else type(error).__name__)

@@ -131,8 +131,8 @@ inline void store_fence() {
 }
 
 #ifdef __AVX512F__
-// dst[j * ds + k] = src[k * ss + j] for a 16 x 16 tile of floats (streaming stores where dst is aligned)
-inline void transpose16(const float* src, int64_t ss, float* dst, int64_t ds) {
+// dst[j * ds + k] = src[k * ss + j] for a 16 x 16 tile of floats (with stream: streaming stores where aligned)
+inline void transpose16(const float* src, int64_t ss, float* dst, int64_t ds, bool stream) {
   __m512 r[16], t[16];
   for (int k = 0; k < 16; ++k) r[k] = _mm512_loadu_ps(src + k * ss);
   for (int k = 0; k < 16; k += 2) {  // per 128-bit lane: rows k, k+1 interleaved
@@ -154,7 +154,7 @@ inline void transpose16(const float* src, int64_t ss, float* dst, int64_t ds) {
     t[8 + c] = _mm512_shuffle_f32x4(v1, v3, 0x88);
     t[12 + c] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
   }
-  if (streamable(dst) && ds % 16 == 0) {
+  if (stream && streamable(dst) && ds % 16 == 0) {
     for (int j = 0; j < 16; ++j) _mm512_stream_ps(dst + j * ds, t[j]);
   } else {
     for (int j = 0; j < 16; ++j) _mm512_storeu_ps(dst + j * ds, t[j]);
@@ -168,20 +168,20 @@ void to_columns(const T* src, int64_t n, int64_t W, T* buf) {
   int64_t j0 = 0;
 #ifdef __AVX512F__
   if constexpr (std::is_same_v<T, float>) {
-    if (n == K) for (; j0 + K <= W; j0 += K) transpose16(src + j0, W, buf + j0 * K, K);
+    if (n == K) for (; j0 + K <= W; j0 += K) transpose16(src + j0, W, buf + j0 * K, K, false);
   }
 #endif
   for (int64_t j = j0; j < W; ++j)
     for (int64_t k = 0; k < K; ++k) buf[j * K + k] = k < n ? src[k * W + j] : T(0);
 }
 
-// dst[k * W + j] = buf[j * K + k] for k < n: the inverse of to_columns
+// dst[k * W + j] = buf[j * K + k] for k < n: the inverse of to_columns (stream: dst is not read again soon)
 template <typename T>
-void from_columns(const T* buf, int64_t n, int64_t W, T* dst) {
+void from_columns(const T* buf, int64_t n, int64_t W, T* dst, bool stream = true) {
   int64_t j0 = 0;
 #ifdef __AVX512F__
   if constexpr (std::is_same_v<T, float>) {
-    if (n == K) for (; j0 + K <= W; j0 += K) transpose16(buf + j0 * K, K, dst + j0, W);
+    if (n == K) for (; j0 + K <= W; j0 += K) transpose16(buf + j0 * K, K, dst + j0, W, stream);
   }
 #endif
   for (int64_t k = 0; k < n; ++k)
@@ -237,22 +237,27 @@ void along_columns_back(const T* __restrict__ xb, const T* __restrict__ gb, cons
   }
 }
 
-// adjoint of vertical: u (one row of W) runs against the scan; adds (1 - g) u to gx, writes gg
+// adjoint of vertical: u (one row of W) runs against the scan; adds (1 - g) u to gx, writes gg through the
+// row buffer r (W)
 template <typename T>
 void vertical_back(const T* __restrict__ x, const T* __restrict__ g, const T* __restrict__ h,
                    const T* __restrict__ go, T* __restrict__ gx, T* __restrict__ gg, T* __restrict__ u,
-                   int64_t H, int64_t W, bool rev) {
+                   T* __restrict__ r, int64_t H, int64_t W, bool rev) {
+  const int64_t next = rev ? -W : W;  // from a row to the next one in scan order
   for (int64_t i = H - 1; i >= 0; --i) {  // i: position in scan order
-    const int64_t r = rev ? H - 1 - i : i;
-    const int64_t o = r * W;
-    const T* gn = i + 1 < H ? g + (rev ? r - 1 : r + 1) * W : nullptr;  // gate of the next position
-    const T* hp = i > 0 ? h + (rev ? r + 1 : r - 1) * W : nullptr;     // state before this position
-    for (int64_t w = 0; w < W; ++w) {
-      const T uv = go[o + w] + (gn ? gn[w] * u[w] : T(0));
-      u[w] = uv;
-      gx[o + w] += (T(1) - g[o + w]) * uv;
-      gg[o + w] = uv * ((hp ? hp[w] : T(0)) - x[o + w]);
+    const int64_t o = (rev ? H - 1 - i : i) * W;
+    if (i + 1 < H) {
+      for (int64_t w = 0; w < W; ++w) u[w] = go[o + w] + g[o + next + w] * u[w];
+    } else {
+      for (int64_t w = 0; w < W; ++w) u[w] = go[o + w];
     }
+    for (int64_t w = 0; w < W; ++w) gx[o + w] += (T(1) - g[o + w]) * u[w];
+    if (i > 0) {
+      for (int64_t w = 0; w < W; ++w) r[w] = u[w] * (h[o - next + w] - x[o + w]);
+    } else {
+      for (int64_t w = 0; w < W; ++w) r[w] = -u[w] * x[o + w];
+    }
+    store_row(gg + o, r, W);
   }
 }
 
@@ -304,7 +309,7 @@ std::vector<torch::Tensor> backward(const torch::Tensor& x, const torch::Tensor&
     scalar_t* gxp = grad_x.data_ptr<scalar_t>();
     scalar_t* ggp = grad_gates.data_ptr<scalar_t>();
     at::parallel_for(0, B * C, 1, [&](int64_t begin, int64_t end) {
-      std::vector<scalar_t> xb(W * K), gb(W * K), hb(W * K), ub(W * K), gxb(W * K), u(W);
+      std::vector<scalar_t> xb(W * K), gb(W * K), hb(W * K), ub(W * K), gxb(W * K), u(W), row(W);
       for (int64_t i = begin; i < end; ++i) {
         const int64_t b = i / C, c = i % C;
         const auto block = [&](int64_t d) { return ((b * 4 + d) * C + c) * P; };
@@ -319,12 +324,11 @@ std::vector<torch::Tensor> backward(const torch::Tensor& x, const torch::Tensor&
             along_columns_back(xb.data(), gb.data(), hb.data(), ub.data(), gxb.data(), W, d == 1);
             from_columns(ub.data(), n, W, ggp + block(d) + band);
           }
-          from_columns(gxb.data(), n, W, gxp + i * P + band);
+          from_columns(gxb.data(), n, W, gxp + i * P + band, false);
         }
         for (int64_t d = 2; d < 4; ++d) {  // ... and vertical ones add to it
-          std::fill(u.begin(), u.end(), scalar_t(0));
           vertical_back(xp + i * P, gp + block(d), hp + block(d), gop + block(d), gxp + i * P, ggp + block(d),
-                        u.data(), H, W, d == 3);
+                        u.data(), row.data(), H, W, d == 3);
         }
       }
       store_fence();

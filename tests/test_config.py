@@ -17,7 +17,7 @@ CASES = [(group, name) for group in GROUPS for name in config_options(group)]
 @pytest.mark.parametrize(("group", "name"), CASES, ids=[f"{g}={n}" for g, n in CASES])
 def test_every_option_composes(group: str, name: str) -> None:
     # real-footage data configs require data.root (???); "++" also adds it to configs without one
-    cfg = compose_config([f"{group}={name}", *(["++data.root=/data"] if group == "data" else [])])
+    cfg = compose_config([f"{group}={name}", *(["++data.root=/data"] if group in ("data", "experiment") else [])])
     resolved = OmegaConf.to_container(cfg.model, resolve=True)
     assert isinstance(resolved, dict) and "flow" in resolved
     OmegaConf.to_container(cfg.data, resolve=True)

@@ -58,7 +58,8 @@ def infer(cfg: DictConfig) -> dict[str, str | int | list[int]]:
             raise ValueError(f"start: frame {start} is beyond the end of {source} ({reader.total} frames)")
         device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         layout = torch.channels_last if cfg.channels_last else torch.preserve_format
-        net = net.to(device, memory_format=layout)
+        # Module.to takes memory_format at run time; its typing overloads omit it
+        net = net.to(device, memory_format=layout)  # type: ignore[call-overload]
         tiled = TiledNet(net, cfg.tile, cfg.tile_overlap, cfg.get("max_memory_mb"))
         restore = window_restorer(tiled, target, device, cfg.precision)
         fps = Fraction(cfg.fps) if cfg.fps else (reader.fps or FOLDER_FPS)

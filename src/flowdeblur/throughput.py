@@ -16,6 +16,7 @@ def tune_network(net: FlowDeblurNet, compile_deblurrer: bool = False, channels_l
     so checkpoints load with or without it.
     """
     if channels_last:
-        net.to(memory_format=torch.channels_last)
+        # Module.to takes memory_format at run time; its typing overloads omit it
+        net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     if compile_deblurrer:
         net.deblurrer.compile()

@@ -4,11 +4,14 @@ would have drawn (data order, augmentations, dropout)."""
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
+
+# np.random.get_state(legacy=True) of the global MT19937 generator: (name, keys, pos, has_gauss, cached_gaussian)
+LegacyState = tuple[str, np.ndarray, int, int, float]
 
 
 class RngState(pl.Callback):
@@ -18,7 +21,7 @@ class RngState(pl.Callback):
     """
 
     def state_dict(self) -> dict[str, Any]:
-        name, keys, pos, has_gauss, cached = np.random.get_state()
+        name, keys, pos, has_gauss, cached = cast(LegacyState, np.random.get_state(legacy=True))
         state = {
             "torch": torch.get_rng_state(),
             "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -22,7 +23,7 @@ _PAD = 2
 def clip_row(sample: dict[str, Tensor | int]) -> Tensor:
     """One dataset sample -> (3, H, (2T + 1) * (W + pad)) tiles: blurry frames 0..T-1, sharp target,
     flow to each neighbour (shared colour scale), mask."""
-    blurry, sharp, flow, mask = sample["blurry"], sample["sharp"], sample["flow"], sample["mask"]
+    blurry, sharp, flow, mask = (cast(Tensor, sample[key]) for key in ("blurry", "sharp", "flow", "mask"))
     tiles = [*blurry, sharp[int(sample["target"])], *flow_to_color(flow), mask.expand(3, -1, -1)]
     return torch.cat([F.pad(tile, (0, _PAD, 0, _PAD), value=1.0) for tile in tiles], dim=-1)
 

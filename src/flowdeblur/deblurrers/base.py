@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from torch import Tensor, nn
 
 from flowdeblur.flow.base import neighbour_indices
@@ -21,10 +23,10 @@ class Deblurrer(nn.Module):
     @property
     def weight_specs(self) -> dict[int, WeightSpec]:
         """Level -> the weight spec of the conditioned layer at that level."""
-        return {int(level): layer.weight_spec for level, layer in self.conditioned.items()}
+        return {int(level): self.conditioned_layer(int(level)).weight_spec for level in self.conditioned}
 
     def conditioned_layer(self, level: int) -> ConditionedLayer:
-        return self.conditioned[str(level)]  # type: ignore[return-value]
+        return cast(ConditionedLayer, self.conditioned[str(level)])
 
     def forward(self, frames: Tensor, target: int, weights: dict[int, Tensor]) -> Tensor:  # pragma: no cover
         """(B, T, 3, H, W), target index, level -> layer weights -> restored target (B, 3, H, W)."""

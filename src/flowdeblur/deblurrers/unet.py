@@ -58,11 +58,14 @@ class UNetDeblurrer(Deblurrer):
         self.stride = 2**depth
         self.stem = stage(3 * self.num_frames if input == "window" else 3, channels[0], blocks)
         self.down = nn.ModuleList(stage(channels[i], channels[i + 1], blocks, stride=2) for i in range(depth))
-        self.conditioned = nn.ModuleDict({str(level): layer(channels[level]) for level in levels})  # type: ignore[misc]
+        self.conditioned = nn.ModuleDict(
+            {str(level): layer(channels[level]) for level in levels} if layer is not None else {}
+        )
         self.up = nn.ModuleList(conv(channels[i + 1], channels[i]) for i in reversed(range(depth)))
         self.decode = nn.ModuleList(stage(channels[i], channels[i], blocks) for i in reversed(range(depth)))
         self.out = conv(channels[0], 3)
         nn.init.zeros_(self.out.weight)
+        assert self.out.bias is not None  # Conv2d's default bias=True
         nn.init.zeros_(self.out.bias)
 
     def forward(self, frames: Tensor, target: int, weights: dict[int, Tensor]) -> Tensor:

@@ -24,6 +24,7 @@ def flow_head(in_channels: int, num_flows: int) -> nn.Conv2d:
     """(B, in, H, W) -> (B, 2 * num_flows, H, W) flow (residual); zero-initialised (no motion at start)."""
     head = nn.Conv2d(in_channels, 2 * num_flows, 3, padding=1)
     nn.init.zeros_(head.weight)
+    assert head.bias is not None  # Conv2d's default bias=True
     nn.init.zeros_(head.bias)
     return head
 

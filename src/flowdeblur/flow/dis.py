@@ -43,11 +43,13 @@ def dis_flow(target: Tensor, neighbours: Tensor, preset: str = "medium") -> Tens
     if preset not in PRESETS:
         raise ValueError(f"model.flow.preset: expected one of {sorted(PRESETS)}, got '{preset}'")
     b, n = neighbours.shape[:2]
-    estimator = cv2.DISOpticalFlow_create(PRESETS[preset])
+    estimator = cv2.DISOpticalFlow.create(PRESETS[preset])
     reference = to_gray_uint8(target)
     others = to_gray_uint8(neighbours.flatten(0, 1)).reshape(b, n, *reference.shape[1:])
     flows = np.stack([
-        np.stack([estimator.calc(reference[i], others[i, j], None) for j in range(n)]) for i in range(b)
+        # flow=None: OpenCV allocates the output (and uses no initial flow); its stubs do not allow None
+        np.stack([estimator.calc(reference[i], others[i, j], None) for j in range(n)])  # type: ignore[call-overload]
+        for i in range(b)
     ])
     return torch.from_numpy(flows).permute(0, 1, 4, 2, 3).to(device=target.device, dtype=target.dtype)
 
@@ -71,7 +73,7 @@ class DISFlow(FlowBackbone):
         channels: Sequence[int] = (32, 48, 64),
         preset: str = "medium",
     ) -> None:
-        super().__init__(levels, channels)
+        super().__init__(tuple(levels), tuple(channels))
         if preset not in PRESETS:
             raise ValueError(f"model.flow.preset: expected one of {sorted(PRESETS)}, got '{preset}'")
         self.num_frames = check_num_frames(num_frames)

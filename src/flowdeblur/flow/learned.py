@@ -37,7 +37,7 @@ class SelfSupervisedFlow(FlowBackbone):
         occlusion_start: int = 0,
         occlusion_ramp: int = 0,
     ) -> None:
-        super().__init__(levels, channels)
+        super().__init__(tuple(levels), tuple(channels))
         self.warping_loss = WarpingLoss(
             self.levels, photometric_weight, smoothness_weight, level_weights, penalty, smoothness_alpha,
             occlusion_quantile, occlusion_start, occlusion_ramp,

@@ -75,7 +75,7 @@ class PWCFlow(SelfSupervisedFlow):
         pyramid = self.encoder(window.flatten(0, 1))
         features: dict[int, Tensor] = {}
         flows: dict[int, Tensor] = {}
-        coarser, estimate = None, None
+        coarser: tuple[int, Tensor] | None = None  # the previous (coarser) level and its estimator features
         for level in sorted(self.levels, reverse=True):
             per_frame = pyramid[level].unflatten(0, (b, t))
             reference = per_frame[:, :1].expand(-1, n, -1, -1, -1).flatten(0, 1)
@@ -85,17 +85,18 @@ class PWCFlow(SelfSupervisedFlow):
                 estimate = self.estimators[str(level)](torch.cat([cost, reference], dim=1))
                 flow = self.heads[str(level)](estimate)
             else:
-                factor = 2 ** (coarser - level)
-                up_flow = upsample_flow(flows[coarser], factor).flatten(0, 1)
+                coarse_level, coarse_estimate = coarser
+                factor = 2 ** (coarse_level - level)
+                up_flow = upsample_flow(flows[coarse_level], factor).flatten(0, 1)
                 warped, _ = warp(neighbours, up_flow)
                 cost = local_correlation(reference, warped, self.radius)
                 up_estimate = F.interpolate(
-                    estimate, scale_factor=factor, mode="bilinear", align_corners=False
+                    coarse_estimate, scale_factor=factor, mode="bilinear", align_corners=False
                 )
                 inputs = torch.cat([cost, reference, up_flow, up_estimate], dim=1)
                 estimate = self.estimators[str(level)](inputs)
                 flow = up_flow + self.heads[str(level)](estimate)
             flows[level] = flow.unflatten(0, (b, n))
             features[level] = self.fuse[str(level)](estimate.unflatten(0, (b, n)).flatten(1, 2))
-            coarser = level
+            coarser = level, estimate
         return self.output(window, features, flows)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -19,10 +21,11 @@ def conv_trunk(in_channels: int, out_channels: int, hidden: int | None, init_sca
     last = nn.Conv2d(in_channels, out_channels, 3, padding=1)
     with torch.no_grad():
         last.weight.mul_(init_scale)
+        assert last.bias is not None  # Conv2d's default bias=True
         last.bias.zero_()
     return nn.Sequential(*layers, last)
 
 
 def last_conv(trunk: nn.Sequential) -> nn.Conv2d:
     """The output convolution of a :func:`conv_trunk`."""
-    return trunk[-1]  # type: ignore[return-value]
+    return cast(nn.Conv2d, trunk[-1])

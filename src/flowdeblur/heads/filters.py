@@ -62,8 +62,10 @@ class FiltersHead(WeightHead):
         if normalize == "softmax":
             # softmax of [c, 0, ..., 0] puts e^c / (e^c + taps - 1) on the centre tap
             centre = math.log(init_centre * (taps - 1) / (1.0 - init_centre)) if taps > 1 else 0.0
+        bias = last_conv(self.body).bias
+        assert bias is not None  # conv_trunk's convolutions have a bias
         with torch.no_grad():
-            last_conv(self.body).bias.view(-1, taps)[:, taps // 2] = centre
+            bias.view(-1, taps)[:, taps // 2] = centre
 
     def forward(self, motion: Tensor) -> Tensor:
         """(B, C_in, H, W) -> (B, G*k*k, H, W)."""

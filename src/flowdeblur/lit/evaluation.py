@@ -11,6 +11,8 @@ saw the real window (not for the content and static weight sources).
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import Tensor, nn
 
@@ -46,6 +48,14 @@ class StageMetrics(nn.Module):
 
             self.lpips = lpips_module_or_none()
 
+    def average(self, name: str) -> ClipAverage:
+        """The per-frame metric ``name`` (one of :data:`NAMES`)."""
+        return cast(ClipAverage, self.averages[name])
+
+    def pooled_mean(self, name: str) -> PooledMean:
+        """The pooled metric ``name`` (one of the keys of :data:`POOLED`)."""
+        return cast(PooledMean, self.pooled[name])
+
     @torch.no_grad()
     def update(self, batch: dict[str, Tensor], target: int, out: NetOutput, sees_motion: bool = True) -> None:
         """Per-frame values and pooled sums of the batch's target frames, keyed by clip and sample index.
@@ -68,7 +78,7 @@ class StageMetrics(nn.Module):
             values["lpips"] = self.lpips(restored.clamp(0, 1), sharp)
             values["lpips_input"] = self.lpips(blurry, sharp)
         for name, value in values.items():
-            self.averages[name].update(value, batch["clip"], index)
+            self.average(name).update(value, batch["clip"], index)
 
     def _update_regions(self, batch: dict[str, Tensor], restored: Tensor, blurry: Tensor, sharp: Tensor,
                         out: NetOutput | None) -> None:
@@ -78,18 +88,20 @@ class StageMetrics(nn.Module):
         for region, mask in (("static", 1.0 - moving), ("moving", moving)):
             for suffix, image in (("", restored), ("_input", blurry)):
                 sums = region_errors(image, sharp, mask)
-                self.pooled[f"mse_{region}{suffix}"].update(sums["sse"], sums["values"], index)
+                self.pooled_mean(f"mse_{region}{suffix}").update(sums["sse"], sums["values"], index)
                 if region == "static":
-                    self.pooled[f"static_changed{suffix}"].update(sums["changed"], sums["pixels"], index)
+                    self.pooled_mean(f"static_changed{suffix}").update(sums["changed"], sums["pixels"], index)
             if out is not None and "flow" in batch:
                 epe = end_point_error_map(out.motion.flows, batch["flow"])
                 pixels = mask.flatten(1).sum(1) * epe.shape[1]
-                self.pooled[f"epe_{region}"].update((epe * mask).flatten(1).sum(1), pixels, index)
+                self.pooled_mean(f"epe_{region}").update((epe * mask).flatten(1).sum(1), pixels, index)
 
     def compute(self) -> dict[str, Tensor]:
         """Metric name -> data-set value, for every metric that received values (pooled MSEs as PSNR)."""
-        values = {name: avg.compute() for name, avg in self.averages.items() if avg.update_count > 0}
-        for name, pooled in self.pooled.items():
+        averages = {name: self.average(name) for name in NAMES}
+        values = {name: avg.compute() for name, avg in averages.items() if avg.update_count > 0}
+        for name in POOLED:
+            pooled = self.pooled_mean(name)
             if pooled.update_count == 0:
                 continue
             value = float(pooled.compute())
@@ -101,12 +113,13 @@ class StageMetrics(nn.Module):
     def per_clip(self) -> dict[str, dict[int, float]]:
         """Per-frame metric name -> clip id -> mean over the clip's frames (of all processes under DDP)."""
         per_clip = {}
-        for name, avg in self.averages.items():
+        for name in NAMES:
+            avg = self.average(name)
             if avg.update_count > 0:
                 with avg.sync_context():
                     per_clip[name] = avg.per_clip()
         return per_clip
 
     def reset(self) -> None:
-        for metric in [*self.averages.values(), *self.pooled.values()]:
+        for metric in [*map(self.average, NAMES), *map(self.pooled_mean, POOLED)]:
             metric.reset()

@@ -36,8 +36,9 @@ def chosen_checkpoint(trainer: pl.Trainer, choice: str, out_dir: Path) -> Path:
     """
     check_choice(choice)
     if choice == "best":
-        best = next((cb.best_model_path for cb in trainer.checkpoint_callbacks
-                     if getattr(cb, "monitor", None) and getattr(cb, "best_model_path", "")), "")
+        paths = (getattr(cb, "best_model_path", "") for cb in trainer.checkpoint_callbacks
+                 if getattr(cb, "monitor", None))
+        best = next(filter(None, paths), "")
         if best:
             return Path(best)
         warnings.warn("test_ckpt=best: no monitored checkpoint was saved (no validation ran); testing the final "
@@ -59,9 +60,10 @@ def load_chosen(module: pl.LightningModule, trainer: pl.Trainer, path: Path) -> 
 def without_weight_averaging(trainer: pl.Trainer) -> Iterator[None]:
     """Validate/test the loaded weights as they are: weight-averaging callbacks (which swap in their running
     average during validation) are left out for the duration."""
-    kept = trainer.callbacks
-    trainer.callbacks = [cb for cb in kept if not isinstance(cb, WeightAveraging)]
+    # Trainer.callbacks is assigned by Lightning's callback connector and not declared on the class
+    kept: list[pl.Callback] = trainer.callbacks  # type: ignore[attr-defined]
+    trainer.callbacks = [cb for cb in kept if not isinstance(cb, WeightAveraging)]  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        trainer.callbacks = kept
+        trainer.callbacks = kept  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytorch_lightning as pl
 import torch
@@ -81,6 +81,10 @@ class FlowDeblurModule(pl.LightningModule):
         self.metrics = nn.ModuleDict({stage: StageMetrics(lpips=lpips_metric) for stage in ("val", "test")})
         self.last_per_clip: dict[str, dict[str, dict[int, float]]] = {}
 
+    def stage_metrics(self, stage: str) -> StageMetrics:
+        """The metrics of ``stage`` (``val`` or ``test``)."""
+        return cast(StageMetrics, self.metrics[stage])
+
     def forward(self, frames: Tensor, target: int) -> NetOutput:
         """(B, T, 3, H, W), target index -> :class:`~flowdeblur.network.NetOutput`."""
         return self.net(frames, target)
@@ -137,7 +141,7 @@ class FlowDeblurModule(pl.LightningModule):
     def _evaluate(self, batch: dict[str, Tensor], stage: str) -> None:
         target = self.batch_target(batch)
         out = self(batch["blurry"], target)
-        self.metrics[stage].update(batch, target, out, sees_motion=self.net.source.sees_motion)
+        self.stage_metrics(stage).update(batch, target, out, sees_motion=self.net.source.sees_motion)
 
     def on_validation_epoch_end(self) -> None:
         self._log_stage("val")
@@ -146,10 +150,11 @@ class FlowDeblurModule(pl.LightningModule):
         self._log_stage("test")
 
     def _log_stage(self, stage: str) -> None:
-        values = self.metrics[stage].compute()
-        self.last_per_clip[stage] = self.metrics[stage].per_clip()
+        metrics = self.stage_metrics(stage)
+        values = metrics.compute()
+        self.last_per_clip[stage] = metrics.per_clip()
         self.log_dict({f"{stage}/{k}": v for k, v in values.items()}, sync_dist=False, rank_zero_only=False)
-        self.metrics[stage].reset()
+        metrics.reset()
 
     def configure_optimizers(self) -> Any:
         optimizer = self.optimizer_factory(self.parameters())

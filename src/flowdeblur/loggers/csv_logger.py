@@ -29,6 +29,8 @@ class MergingExperimentWriter(ExperimentWriter):
 class CSVLogger(LightningCSVLogger):
     """Lightning's ``CSVLogger`` writing through :class:`MergingExperimentWriter`."""
 
+    _experiment: MergingExperimentWriter | None
+
     @property
     @rank_zero_experiment
     def experiment(self) -> MergingExperimentWriter:

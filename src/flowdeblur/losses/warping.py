@@ -148,6 +148,7 @@ class WarpingLoss(nn.Module):
         self.occlusion_quantile = float(occlusion_quantile)
         self.occlusion_start = int(occlusion_start)
         self.occlusion_ramp = int(occlusion_ramp)
+        self.calls: Tensor
         self.register_buffer("calls", torch.zeros((), dtype=torch.long))
 
     def current_quantile(self) -> float:

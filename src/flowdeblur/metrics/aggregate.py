@@ -18,6 +18,9 @@ class ClipAverage(Metric):
     """Mean over clips of the mean over each clip's frames."""
 
     full_state_update = False
+    values: list[Tensor]
+    clips: list[Tensor]
+    indices: list[Tensor]
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

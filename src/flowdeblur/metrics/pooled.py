@@ -24,6 +24,9 @@ class PooledMean(Metric):
     denominators sum to 0."""
 
     full_state_update = False
+    numerators: list[Tensor]
+    denominators: list[Tensor]
+    indices: list[Tensor]
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

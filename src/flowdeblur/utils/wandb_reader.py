@@ -51,7 +51,7 @@ def read_records(path: str | Path) -> Iterator[Any]:
     if not data.startswith(FILE_HEADER):
         raise OfflineRunError(f"'{path}': not a W&B run file (bad header {data[:HEADER_LEN]!r})")
     for payload in _payloads(data):
-        record = wandb_internal_pb2.Record()
+        record = wandb_internal_pb2.Record()  # type: ignore[attr-defined]  # built at import by protobuf
         record.ParseFromString(payload)
         yield record
 

@@ -57,7 +57,9 @@ class VideoReader:
                 f"{path}: not a readable video (expected an mp4/mov/avi/mkv file with a video stream): {err}"
             ) from err
         first = self.first
-        self.colour = (first.colorspace, first.color_range, first.color_primaries, first.color_trc)
+        self.colour: tuple[int, int, int, int] | None = (
+            first.colorspace, first.color_range, first.color_primaries, first.color_trc
+        )
         if self.colour == UNTAGGED:
             self.colour = None
         self.turns = round((first.rotation or 0) / 90) % 4
@@ -97,7 +99,8 @@ class FolderReader:
         if not files:
             raise FrameError(f"{path}: no frames; expected image files (png, jpg, ...) directly inside")
         self.first = read_image(files[0])
-        self.size = tuple(self.first.shape[-2:])
+        height, width = self.first.shape[-2:]
+        self.size = (height, width)
         self.files = files[skip:]
         self.names = [f.stem for f in self.files]
         self.fps: Fraction | None = None

@@ -76,7 +76,10 @@ class VideoWriter:
         self.tmp = Path(tmp)
         try:
             self.container = av.open(tmp, "w")
-            self.stream = self.container.add_stream(codec, rate=fps)
+            stream = self.container.add_stream(codec, rate=fps)
+            if not isinstance(stream, av.VideoStream):
+                raise ValueError(f"codec: '{codec}' is not a video codec")
+            self.stream = stream
             self.stream.height, self.stream.width = size
             self.stream.pix_fmt = pixel_format(codec, size)
             if codec.startswith("libx26"):
@@ -98,7 +101,7 @@ class VideoWriter:
             picture = picture.reformat(format=self.stream.pix_fmt, interpolation=TO_YUV,
                                        dst_colorspace=matrix or None, dst_color_range=value_range or None)
             if self.colour:
-                picture.colorspace, picture.color_range = matrix, value_range
+                picture.colorspace, picture.color_range = self.colour[:2]
         for packet in self.stream.encode(picture):
             self.container.mux(packet)
 

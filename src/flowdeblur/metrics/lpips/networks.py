@@ -31,8 +31,8 @@ class FeatureStack(nn.Module):
         return [i for i, m in enumerate(self.features) if isinstance(m, nn.Conv2d)]
 
     def _out_channels(self, index: int) -> int:
-        last_conv = max(i for i in self.conv_indices if i <= index)
-        return self.features[last_conv].out_channels
+        convs = [m for i, m in enumerate(self.features) if i <= index and isinstance(m, nn.Conv2d)]
+        return convs[-1].out_channels
 
     def forward(self, x: Tensor) -> list[Tensor]:
         """(B, 3, H, W) -> one (B, C_k, H_k, W_k) map per tap, C_k = ``channels[k]``."""

@@ -44,7 +44,7 @@ def test_short_training_beats_the_blurry_input(trained: tuple[Path, dict]) -> No
 
 def test_eval_round_trip_reproduces_validation(trained: tuple[Path, dict], tmp_path: Path) -> None:
     out, results = trained
-    cfg = compose_config([f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}", "split=val", "lpips_metric=false"],
+    cfg = compose_config([f"ckpt_path={results['checkpoint/path']}", "split=val", "lpips_metric=false"],
                          config_name="eval", output_dir=tmp_path)
     evaluated = evaluate(cfg)
     for key in ("val/psnr", "val/ssim", "val/psnr_input"):

@@ -161,21 +161,33 @@ class _GatedScan(torch.autograd.Function):
 
 
 class _NativeScan4(torch.autograd.Function):
-    """x (B, C, H, W), gates (B, 4C, H, W) -> (B, 4C, H, W) through the compiled CPU kernel (NCHW)."""
+    """x (B, C, H, W), gates (B, 4C, H, W) -> (B, 4C, H, W) through the compiled CPU kernel.
+
+    Channels-last gates select the channels-last kernel (x is brought to that layout), anything else the
+    contiguous one; the output has the layout of the kernel that made it.
+    """
 
     @staticmethod
     def forward(ctx: FunctionCtx, x: Tensor, gates: Tensor) -> Tensor:
-        x = x.contiguous()
-        gates = gates.contiguous()
-        out = scan_native.load().forward(x, gates)
+        nhwc = gates.is_contiguous(memory_format=torch.channels_last) and not gates.is_contiguous()
+        layout = torch.channels_last if nhwc else torch.contiguous_format
+        x, gates = x.contiguous(memory_format=layout), gates.contiguous(memory_format=layout)
+        kernel = scan_native.load()
+        out = (kernel.forward_nhwc if nhwc else kernel.forward)(x, gates)
         ctx.save_for_backward(x, gates, out)
+        ctx.nhwc = nhwc
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx: FunctionCtx, grad_out: Tensor) -> tuple[Tensor, Tensor]:
         x, gates, out = ctx.saved_tensors
-        grad_x, grad_gates = scan_native.load().backward(x, gates, out, grad_out.contiguous())
+        kernel = scan_native.load()
+        if ctx.nhwc:
+            grad_out = grad_out.contiguous(memory_format=torch.channels_last)
+            grad_x, grad_gates = kernel.backward_nhwc(x, gates, out, grad_out)
+        else:
+            grad_x, grad_gates = kernel.backward(x, gates, out, grad_out.contiguous())
         return grad_x, grad_gates
 
 

@@ -1,23 +1,26 @@
-"""Compiled CPU kernel of the four-direction gated scan (``csrc/scan.cpp``), built on first use with the
-system C++ compiler.
+"""Compiled CPU kernels of the four-direction gated scan (``csrc/``), built on first use with the system C++
+compiler, for contiguous (N, C, H, W) and for channels-last tensors.
 
-One pass over memory per call: every (batch, channel) plane runs its four directions one after the other, so
-the plane of x (about 1 MB at half of 720p) is read from memory once and then from cache; each gate is read
+NCHW: one pass over memory per call: every (batch, channel) plane runs its four directions one after the other,
+so the plane of x (about 1 MB at half of 720p) is read from memory once and then from cache; each gate is read
 and each state written exactly once, with no transposed copy in memory. Vertical directions update whole rows
 (vectorised over W). Horizontal ones take bands of 16 rows, turn them into 16-wide columns in a cache-sized
-buffer (16 x 16 tiles transposed in registers with AVX-512) and advance both directions at once, a vector of
-16 independent states per step. Outputs go out with streaming stores, into blocks reused from earlier calls
-(a bounded pool, ``FLOWDEBLUR_SCAN_POOL_MB``): a fresh allocation costs as much as the scan in page faults.
-Planes are shared between the intra-op threads (``torch.get_num_threads()``).
+buffer (16 x 16 tiles transposed in registers with AVX-512) and advance both directions at once, a vector of 16
+independent states per step. Channels-last: every update is a vector over the C channels of a pixel; one pass
+over the rows runs both horizontal directions, one pass over strips of columns runs down, then up (x is read
+three times, every gate and state once). Outputs go out with streaming stores, into blocks reused from earlier
+calls (a bounded pool, ``FLOWDEBLUR_SCAN_POOL_MB``): a fresh allocation costs as much as the scan in page
+faults. Planes are shared between the intra-op threads (``torch.get_num_threads()``).
 
-The backward reads x, the gates, the saved states and the output gradient once and writes both gradients
-once: the adjoint ``u_t = dL/dh_t + g_next u_next`` runs against the scan direction, ``dL/dx += (1 - g) u``
-and ``dL/dg_t = u_t (h_prev - x_t)``.
+The backward reads x, the gates, the saved states and the output gradient once and writes both gradients once:
+the adjoint ``u_t = dL/dh_t + g_next u_next`` runs against the scan direction, ``dL/dx += (1 - g) u`` and
+``dL/dg_t = u_t (h_prev - x_t)``.
 
 :func:`load` returns the compiled module (``forward(x, gates)``, ``backward(x, gates, out, grad_out)``,
-``release_cached()``), or None where no compiler is available or ``FLOWDEBLUR_NATIVE=0``; callers then use
-the pure-PyTorch scan. The build (~30 s) is cached by torch under ``~/.cache/torch_extensions``
-(``TORCH_EXTENSIONS_DIR``), keyed by the source, the flags and the CPU's instruction set.
+``forward_nhwc``, ``backward_nhwc``, ``release_cached()``), or None where no compiler is available or
+``FLOWDEBLUR_NATIVE=0``; callers then use the pure-PyTorch scan. The build (~30 s) is cached by torch under
+``~/.cache/torch_extensions`` (``TORCH_EXTENSIONS_DIR``), keyed by the source, the flags and the CPU's
+instruction set.
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ from types import ModuleType
 log = logging.getLogger(__name__)
 CFLAGS = ["-O3", "-march=native", "-fopenmp"]
 
-SOURCE = (Path(__file__).parent / "csrc" / "scan.cpp").read_text()
+# one translation unit, in this order: memory helpers, the NCHW and channels-last kernels, the bindings
+PARTS = ("scan_memory.h", "scan_nchw.cpp", "scan_nhwc.cpp", "scan_bind.cpp")
+SOURCE = "\n".join((Path(__file__).parent / "csrc" / part).read_text() for part in PARTS)
 
 
 def _cpu_flags() -> str:

@@ -1,134 +1,10 @@
-// Four-direction gated scan h_t = x_t + g_t (h_prev - x_t) on CPU, and its gradients (see scan_native.py).
+// Four-direction gated scan h_t = x_t + g_t (h_prev - x_t) on contiguous (N, C, H, W) tensors, and its gradients.
 // Planes (one batch item, one channel: H x W) are shared between threads; each plane runs its four directions
 // one after the other, so that x is read from memory once. Horizontal directions work on bands of K rows
 // turned into K-wide columns in a small buffer (16 x 16 tiles transposed in registers with AVX-512), so that
 // every step updates K independent states with one vector operation.
-#include <torch/extension.h>
-#include <ATen/Parallel.h>
-#include <algorithm>
-#include <cstdint>
-#include <cstdlib>
-#include <mutex>
-#include <unordered_map>
-#include <type_traits>
-#include <vector>
-#ifdef __linux__
-#include <sys/mman.h>
-#endif
-#ifdef __AVX512F__
-#include <immintrin.h>
-#endif
-
-namespace {
+namespace flowdeblur_scan {
 constexpr int64_t K = 16;  // rows of a horizontal band
-
-// Outputs of hundreds of MB: a fresh allocation is mapped page by page on first touch, and the kernel zeroes
-// every page, which costs about as much as the scan itself. Freed outputs are kept (by byte size, at most
-// two per size and FLOWDEBLUR_SCAN_POOL_MB in all, 1024 by default; 0 turns this off) and handed out again,
-// as a caching allocator would: the next frame or training step writes into memory already mapped. New
-// blocks are 2 MB aligned and, on Linux, asked for 2 MB pages (one fault per 2 MB instead of per 4 kB).
-class OutputPool {
- public:
-  static OutputPool& get() {
-    static OutputPool* pool = new OutputPool();  // never destroyed: tensors may be freed at exit
-    return *pool;
-  }
-
-  void* take(size_t bytes) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      auto it = free_.find(bytes);
-      if (it != free_.end() && !it->second.empty()) {
-        void* p = it->second.back();
-        it->second.pop_back();
-        cached_ -= bytes;
-        return p;
-      }
-    }
-    const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
-    void* p = std::aligned_alloc(kHuge, rounded);
-    TORCH_CHECK(p != nullptr, "gated scan kernel: out of memory allocating ", bytes, " bytes");
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    madvise(p, rounded, MADV_HUGEPAGE);
-#endif
-    return p;
-  }
-
-  void give(void* p, size_t bytes) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      auto& blocks = free_[bytes];
-      if (blocks.size() < 2 && cached_ + bytes <= limit_) {
-        blocks.push_back(p);
-        cached_ += bytes;
-        return;
-      }
-    }
-    std::free(p);
-  }
-
-  int64_t release() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    const int64_t released = static_cast<int64_t>(cached_);
-    for (auto& entry : free_)
-      for (void* p : entry.second) std::free(p);
-    free_.clear();
-    cached_ = 0;
-    return released;
-  }
-
- private:
-  OutputPool() {
-    const char* mb = std::getenv("FLOWDEBLUR_SCAN_POOL_MB");
-    limit_ = static_cast<size_t>(mb ? std::max(0L, std::atol(mb)) : 1024L) << 20;
-  }
-  static constexpr size_t kHuge = size_t(1) << 21;
-  std::mutex mutex_;
-  std::unordered_map<size_t, std::vector<void*>> free_;
-  size_t cached_ = 0, limit_ = 0;
-};
-
-// an uninitialised contiguous tensor shaped like `like`, from the pool
-torch::Tensor pooled_empty(const torch::Tensor& like) {
-  const size_t bytes = static_cast<size_t>(like.numel()) * like.element_size();
-  if (bytes == 0) return torch::empty_like(like, torch::MemoryFormat::Contiguous);
-  void* p = OutputPool::get().take(bytes);
-  return torch::from_blob(p, like.sizes(), [bytes](void* q) { OutputPool::get().give(q, bytes); },
-                          like.options().memory_format(torch::MemoryFormat::Contiguous));
-}
-
-// frees the kept outputs; returns their bytes
-int64_t release_cached() { return OutputPool::get().release(); }
-
-// Outputs are written once and read by the next layer only: with AVX-512, whole cache lines of floats go out
-// with streaming stores (no read of the line before writing it, no eviction of the inputs from the caches).
-template <typename T>
-inline bool streamable(const T* p) {
-#ifdef __AVX512F__
-  return std::is_same_v<T, float> && reinterpret_cast<uintptr_t>(p) % 64 == 0;
-#else
-  return false;
-#endif
-}
-
-// dst[0 .. n) = src[0 .. n)
-template <typename T>
-inline void store_row(T* __restrict__ dst, const T* __restrict__ src, int64_t n) {
-  int64_t i = 0;
-#ifdef __AVX512F__
-  if constexpr (std::is_same_v<T, float>) {
-    if (streamable(dst)) for (; i + 16 <= n; i += 16) _mm512_stream_ps(dst + i, _mm512_loadu_ps(src + i));
-  }
-#endif
-  for (; i < n; ++i) dst[i] = src[i];
-}
-
-// after a thread's streaming stores, before others read them
-inline void store_fence() {
-#ifdef __AVX512F__
-  _mm_sfence();
-#endif
-}
 
 #ifdef __AVX512F__
 // dst[j * ds + k] = src[k * ss + j] for a 16 x 16 tile of floats (with stream: streaming stores where aligned)
@@ -263,7 +139,7 @@ void vertical_back(const T* __restrict__ x, const T* __restrict__ g, const T* __
 
 // x (B, C, H, W), gates/out (B, 4C, H, W): block d of the gates drives direction d
 // (left->right, right->left, top->bottom, bottom->top)
-torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& gates) {
+torch::Tensor forward_nchw(const torch::Tensor& x, const torch::Tensor& gates) {
   TORCH_CHECK(x.is_contiguous() && gates.is_contiguous(), "gated scan kernel: contiguous NCHW inputs");
   auto out = pooled_empty(gates);
   const int64_t B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), P = H * W;
@@ -294,7 +170,7 @@ torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& gates) {
   return out;
 }
 
-std::vector<torch::Tensor> backward(const torch::Tensor& x, const torch::Tensor& gates, const torch::Tensor& out,
+std::vector<torch::Tensor> backward_nchw(const torch::Tensor& x, const torch::Tensor& gates, const torch::Tensor& out,
                                     const torch::Tensor& grad_out) {
   TORCH_CHECK(x.is_contiguous() && gates.is_contiguous() && out.is_contiguous() && grad_out.is_contiguous(),
               "gated scan kernel: contiguous NCHW inputs");
@@ -336,10 +212,4 @@ std::vector<torch::Tensor> backward(const torch::Tensor& x, const torch::Tensor&
   });
   return {grad_x, grad_gates};
 }
-}  // namespace
-
-PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.def("forward", &forward, "four-direction gated scan (contiguous NCHW)");
-  m.def("backward", &backward, "its gradients: (grad_x, grad_gates)");
-  m.def("release_cached", &release_cached, "free the kept outputs; returns their bytes");
-}
+}  // namespace flowdeblur_scan

@@ -1,0 +1,139 @@
+// Four-direction gated scan on channels-last tensors: x (N, H, W, C) and gates/states (N, H, W, 4C) in memory,
+// gate block d (channels d*C .. (d+1)*C of a pixel) driving direction d. Every update is a vector over the C
+// channels of one pixel. Pass 1 shares the rows between threads and advances both horizontal directions at
+// once; pass 2 shares strips of columns and runs down, then up, each strip's state (strip x C values) staying
+// in cache.
+namespace flowdeblur_scan {
+
+// pixels per vertical strip: about 16 strips per image, at least 8 pixels
+inline int64_t strip_width(int64_t W) { return std::min(W, std::max<int64_t>(8, (W + 15) / 16)); }
+
+torch::Tensor forward_nhwc(const torch::Tensor& x, const torch::Tensor& gates) {
+  TORCH_CHECK(x.is_contiguous(torch::MemoryFormat::ChannelsLast) &&
+              gates.is_contiguous(torch::MemoryFormat::ChannelsLast), "gated scan kernel: channels-last inputs");
+  auto out = pooled_empty(gates, true);
+  const int64_t B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), G = 4 * C;
+  const int64_t strip = strip_width(W), strips = (W + strip - 1) / strip;
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gated_scan_4_forward_nhwc", [&] {
+    using T = scalar_t;
+    const T* xp = x.data_ptr<T>();
+    const T* gp = gates.data_ptr<T>();
+    T* hp = out.data_ptr<T>();
+    at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {
+      std::vector<T> s0(C), s1(C);
+      for (int64_t row = begin; row < end; ++row) {
+        const T* xr = xp + row * W * C; const T* gr = gp + row * W * G; T* hr = hp + row * W * G;
+        std::fill(s0.begin(), s0.end(), T(0));
+        std::fill(s1.begin(), s1.end(), T(0));
+        for (int64_t i = 0; i < W; ++i) {  // left to right at pixel i, right to left at pixel W - 1 - i
+          const int64_t a = i, e = W - 1 - i;
+          const T* xa = xr + a * C; const T* ga = gr + a * G;
+          const T* xe = xr + e * C; const T* ge = gr + e * G + C;
+          T* u0 = s0.data(); T* u1 = s1.data();
+          for (int64_t c = 0; c < C; ++c) {
+            u0[c] = xa[c] + ga[c] * (u0[c] - xa[c]);
+            u1[c] = xe[c] + ge[c] * (u1[c] - xe[c]);
+          }
+          store_row(hr + a * G, u0, C);
+          store_row(hr + e * G + C, u1, C);
+        }
+      }
+      store_fence();
+    });
+    at::parallel_for(0, B * strips, 1, [&](int64_t begin, int64_t end) {
+      std::vector<T> s(strip * C);
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t b = item / strips, w0 = (item % strips) * strip, m = std::min(strip, W - w0);
+        for (int64_t d = 2; d < 4; ++d) {
+          std::fill(s.begin(), s.end(), T(0));
+          for (int64_t t = 0; t < H; ++t) {
+            const int64_t pixel = (b * H + (d == 3 ? H - 1 - t : t)) * W + w0;
+            const T* xr = xp + pixel * C; const T* gr = gp + pixel * G + d * C; T* hr = hp + pixel * G + d * C;
+            for (int64_t q = 0; q < m; ++q) {
+              T* u = s.data() + q * C;
+              for (int64_t c = 0; c < C; ++c) u[c] = xr[q * C + c] + gr[q * G + c] * (u[c] - xr[q * C + c]);
+              store_row(hr + q * G, u, C);
+            }
+          }
+        }
+      }
+      store_fence();
+    });
+  });
+  return out;
+}
+
+std::vector<torch::Tensor> backward_nhwc(const torch::Tensor& x, const torch::Tensor& gates,
+                                         const torch::Tensor& out, const torch::Tensor& grad_out) {
+  const auto cl = torch::MemoryFormat::ChannelsLast;
+  TORCH_CHECK(x.is_contiguous(cl) && gates.is_contiguous(cl) && out.is_contiguous(cl) && grad_out.is_contiguous(cl),
+              "gated scan kernel: channels-last inputs");
+  auto grad_x = pooled_empty(x, true);
+  auto grad_gates = pooled_empty(gates, true);
+  const int64_t B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), G = 4 * C;
+  const int64_t strip = strip_width(W), strips = (W + strip - 1) / strip;
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gated_scan_4_backward_nhwc", [&] {
+    using T = scalar_t;
+    const T* xp = x.data_ptr<T>();
+    const T* gp = gates.data_ptr<T>();
+    const T* hp = out.data_ptr<T>();
+    const T* gop = grad_out.data_ptr<T>();
+    T* gxp = grad_x.data_ptr<T>();
+    T* ggp = grad_gates.data_ptr<T>();
+    // the adjoint u_t = dL/dh_t + g_next u_next against the scan; dL/dx += (1 - g) u; dL/dg = u (h_prev - x)
+    at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {  // horizontal directions write grad_x ...
+      std::vector<T> gx(W * C), u(C), r(C);
+      for (int64_t row = begin; row < end; ++row) {
+        const T* xr = xp + row * W * C;
+        std::fill(gx.begin(), gx.end(), T(0));
+        for (int64_t d = 0; d < 2; ++d) {
+          const int64_t o = row * W * G + d * C, next = d == 0 ? G : -G;
+          std::fill(u.begin(), u.end(), T(0));
+          for (int64_t i = W - 1; i >= 0; --i) {  // i: position in scan order
+            const int64_t w = d == 0 ? i : W - 1 - i, at = o + w * G;
+            const T* gn = i + 1 < W ? gp + at + next : nullptr;
+            const T* hv = i > 0 ? hp + at - next : nullptr;
+            for (int64_t c = 0; c < C; ++c) {
+              const T uv = gop[at + c] + (gn ? gn[c] * u[c] : T(0));
+              u[c] = uv;
+              gx[w * C + c] += (T(1) - gp[at + c]) * uv;
+              r[c] = uv * ((hv ? hv[c] : T(0)) - xr[w * C + c]);
+            }
+            store_row(ggp + at, r.data(), C);
+          }
+        }
+        store_row(gxp + row * W * C, gx.data(), W * C);
+      }
+      store_fence();
+    });
+    at::parallel_for(0, B * strips, 1, [&](int64_t begin, int64_t end) {  // ... and vertical ones add to it
+      std::vector<T> u(strip * C), r(C);
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t b = item / strips, w0 = (item % strips) * strip, m = std::min(strip, W - w0);
+        for (int64_t d = 2; d < 4; ++d) {
+          std::fill(u.begin(), u.end(), T(0));
+          const int64_t next = (d == 2 ? W : -W);  // pixels from a row to the next one in scan order
+          for (int64_t t = H - 1; t >= 0; --t) {  // t: position in scan order
+            const int64_t pixel = (b * H + (d == 3 ? H - 1 - t : t)) * W + w0;
+            for (int64_t q = 0; q < m; ++q) {
+              const int64_t at = (pixel + q) * G + d * C, xi = (pixel + q) * C;
+              const T* gn = t + 1 < H ? gp + at + next * G : nullptr;
+              const T* hv = t > 0 ? hp + at - next * G : nullptr;
+              T* uq = u.data() + q * C;
+              for (int64_t c = 0; c < C; ++c) {
+                const T uv = gop[at + c] + (gn ? gn[c] * uq[c] : T(0));
+                uq[c] = uv;
+                gxp[xi + c] += (T(1) - gp[at + c]) * uv;
+                r[c] = uv * ((hv ? hv[c] : T(0)) - xp[xi + c]);
+              }
+              store_row(ggp + at, r.data(), C);
+            }
+          }
+        }
+      }
+      store_fence();
+    });
+  });
+  return {grad_x, grad_gates};
+}
+}  // namespace flowdeblur_scan

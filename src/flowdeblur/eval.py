@@ -40,7 +40,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     config.data.update({other: None for other in ("train", "val", "test") if other != cfg.split})
     module = build_module(config)
     module.net.load_state_dict(net_state)
-    module.net = TiledNet(module.net, cfg.get("tile"), cfg.get("tile_overlap", 64), cfg.get("max_memory_mb"))
+    tiled = TiledNet(module.net, cfg.get("tile"), cfg.get("tile_overlap", 64), cfg.get("max_memory_mb"))
+    module.net = tiled  # type: ignore[assignment]  # restores like the network it wraps (forward, stride, source)
     datamodule = build_datamodule(config)
     dataset = datamodule.dataset(cfg.split)
     if not getattr(dataset, "has_sharp", True):
@@ -49,7 +50,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     loader = datamodule.eval_loader(cfg.split)
     trainer: pl.Trainer = instantiate(cfg.trainer, logger=False, callbacks=[], enable_checkpointing=False)
     tested = trainer.test(module, loader, verbose=False)[0]
-    results = {k.replace("test/", f"{cfg.split}/"): v for k, v in tested.items()}
+    results: dict[str, Any] = {k.replace("test/", f"{cfg.split}/"): v for k, v in tested.items()}
     out_dir = Path(cfg.paths.output_dir)
     if trainer.is_global_zero:
         results["ckpt_path"] = str(cfg.ckpt_path)

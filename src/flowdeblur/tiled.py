@@ -15,6 +15,8 @@ memory per pixel, measured once on a small window (float32; bf16 needs less), ti
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 from torch.distributed._tools.mem_tracker import MemTracker
@@ -57,7 +59,7 @@ class TiledNet(nn.Module):
     def stride(self) -> int:
         return self.net.stride
 
-    def __getattr__(self, name: str) -> object:
+    def __getattr__(self, name: str) -> Any:
         """Other attributes (``source``, ``flow``, ...) are the wrapped network's."""
         try:
             return super().__getattr__(name)

@@ -23,6 +23,7 @@ from flowdeblur.distributed.launch import check_launch
 from flowdeblur.distributed.process_group import teardown_process_group
 from flowdeblur.distributed.resume import resume_path
 from flowdeblur.lit.final_checkpoint import check_choice, chosen_checkpoint, load_chosen, without_weight_averaging
+from flowdeblur.lit.module import FlowDeblurModule
 from flowdeblur.utils.cli import user_errors
 from flowdeblur.utils.complexity import count_macs, count_parameters, effective_parameters
 from flowdeblur.utils.io import write_json_atomic
@@ -60,7 +61,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     summary["time/train_s"] = time.perf_counter() - start
     results = dict(summary)
-    if not trainer.fast_dev_run:
+    if not getattr(trainer, "fast_dev_run", False):
         results.update(final_evaluation(trainer, module, datamodule, cfg, out_dir))
     results["status"] = "completed"
     if trainer.is_global_zero:
@@ -90,14 +91,15 @@ def final_evaluation(trainer: pl.Trainer, module: pl.LightningModule, datamodule
     return results
 
 
-def model_summary(module: pl.LightningModule, cfg: DictConfig) -> dict[str, Any]:
+def model_summary(module: FlowDeblurModule, cfg: DictConfig) -> dict[str, Any]:
     """Parameter counts, MACs at the validation crop, and the job's command-line overrides."""
     crop = cfg.data.val.get("crop", 256) if cfg.data.get("val") else 256
-    height, width = (crop, crop) if isinstance(crop, int) else tuple(crop)
-    summary: dict[str, Any] = {f"params/{k}": v for k, v in count_parameters(module.net).items()}
-    probe = max(64, 2 * module.net.stride)
-    summary["params/effective"] = effective_parameters(module.net, cfg.data.num_frames, probe, probe)
-    summary["macs"] = count_macs(module.net, cfg.data.num_frames, height, width)
+    height, width = (int(crop), int(crop)) if isinstance(crop, int) else (int(crop[0]), int(crop[1]))
+    net = module.net
+    summary: dict[str, Any] = {f"params/{k}": v for k, v in count_parameters(net).items()}
+    probe = max(64, 2 * net.stride)
+    summary["params/effective"] = effective_parameters(net, cfg.data.num_frames, probe, probe)
+    summary["macs"] = count_macs(net, cfg.data.num_frames, height, width)
     summary["macs_resolution"] = f"{height}x{width}"
     summary["overrides"] = " ".join(HydraConfig.get().overrides.task) if HydraConfig.initialized() else ""
     summary["val_split"] = check_validation_split(cfg.data)

@@ -68,7 +68,7 @@ class FolderClips(Dataset):
             raise ValueError("augment: random crops and flips need a crop size; set crop")
         self.sequences = sequences
         self.num_frames, self.target, self.edge, self.augment = num_frames, target, edge, augment
-        self.crop = None if crop is None else ((crop, crop) if isinstance(crop, int) else tuple(crop))
+        self.crop = None if crop is None else ((crop, crop) if isinstance(crop, int) else (int(crop[0]), int(crop[1])))
         self.transform = None if self.crop is None else window_crop(self.crop, augment)
         self.has_sharp = all(s.sharp is not None for s in sequences)
         self.samples = [(clip, frame) for clip, seq in enumerate(sequences)

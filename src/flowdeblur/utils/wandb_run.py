@@ -68,7 +68,7 @@ def apply_run_id(cfg: DictConfig, out_dir: Path) -> str | None:
         return None
     id_file = out_dir / RUN_ID_FILE
     run_id = id_file.read_text().strip() if id_file.is_file() else ""
-    if not run_id and rank_zero_only.rank != 0:  # only rank 0 logs to W&B; it writes the id
+    if not run_id and getattr(rank_zero_only, "rank", 0) != 0:  # only rank 0 logs to W&B; it writes the id
         return None
     if not run_id:
         run_id = uuid4().hex[:12]

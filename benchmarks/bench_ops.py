@@ -5,7 +5,7 @@ scan, per-pixel filtering.
 
 Cases (``--quick`` shrinks them and the repeats):
 - ``scan``: :func:`flowdeblur.ops.scan.gated_scan_4` at half of 720p: x (1, 32, 360, 640), gates
-  (1, 128, 360, 640).
+  (1, 128, 360, 640); ``scan_cl``: the same in channels-last layout (what a channels-last network passes).
 - ``filter``: :func:`flowdeblur.ops.filtering.per_pixel_filter`: x (1, 64, 256, 256), k = 5, a filter per
   channel.
 Passes: ``fwd`` (under ``torch.no_grad``, as in inference) and ``fwd+bwd`` (forward with autograd, then the
@@ -56,7 +56,7 @@ from flowdeblur.ops.scan import gated_scan_4
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 2.0**20
-TARGETS = {("scan", "fwd"): 2.0, ("scan", "fwd+bwd"): 3.0}
+TARGETS = {(op, pass_): target for op in ("scan", "scan_cl") for pass_, target in (("fwd", 2.0), ("fwd+bwd", 3.0))}
 
 
 @dataclass
@@ -70,16 +70,19 @@ class Case:
     run: Callable[..., Tensor]
 
 
-def scan_case(shape: tuple[int, ...]) -> Case:
+def scan_case(shape: tuple[int, ...], channels_last: bool = False) -> Case:
+    """``scan`` (contiguous tensors) or ``scan_cl`` (channels-last, the layout of a channels-last network)."""
     b, c, h, w = shape
+    layout = torch.channels_last if channels_last else torch.contiguous_format
 
     def inputs(device: torch.device) -> tuple[Tensor, ...]:
         generator = torch.Generator().manual_seed(0)
         x = torch.randn(b, c, h, w, generator=generator)
         gates = torch.tanh(torch.randn(b, 4 * c, h, w, generator=generator))
-        return x.to(device), gates.to(device)
+        return x.to(device, memory_format=layout), gates.to(device, memory_format=layout)
 
-    return Case("scan", shape, {"gates": [b, 4 * c, h, w], "directions": 4}, inputs,
+    extra = {"gates": [b, 4 * c, h, w], "directions": 4, "channels_last": channels_last}
+    return Case("scan_cl" if channels_last else "scan", shape, extra, inputs,
                 lambda impl, x, gates: gated_scan_4(x, gates, impl))
 
 
@@ -171,7 +174,9 @@ def measure(
         inputs = tuple(t.requires_grad_(True) for t in inputs)
         with torch.no_grad():
             out = case.run("fast", *inputs)
-        grad = torch.randn(out.shape, generator=torch.Generator().manual_seed(1)).to(device)
+        grad = torch.randn(out.shape, generator=torch.Generator().manual_seed(1))
+        layout = torch.channels_last if case.extra.get("channels_last") else torch.contiguous_format
+        grad = grad.to(device, memory_format=layout)  # as the next layer's gradient would come
         del out
     fn = call(case, impl, pass_, inputs, grad)
     slow = impl == "reference" and case.op == "scan"
@@ -196,7 +201,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--reference-repeats", type=int, default=2, help="repeats of the reference scan")
     parser.add_argument("--devices", default="cpu,cuda", help="devices to run on (cuda skipped if absent)")
-    parser.add_argument("--ops", default="scan,filter")
+    parser.add_argument("--ops", default="scan,scan_cl,filter")
     parser.add_argument("--impls", default="reference,fast,chunked",
                         help="comma-separated; chunked (the pure-PyTorch scan) applies to the scan only")
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "bench" / "ops.json")
@@ -209,7 +214,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def cases(args: argparse.Namespace) -> list[Case]:
     scan_shape, filter_shape = ((1, 8, 90, 160), (1, 16, 64, 64)) if args.quick else \
         ((1, 32, 360, 640), (1, 64, 256, 256))
-    wanted = {"scan": scan_case(scan_shape), "filter": filter_case(filter_shape, 5)}
+    wanted = {"scan": scan_case(scan_shape), "scan_cl": scan_case(scan_shape, channels_last=True),
+              "filter": filter_case(filter_shape, 5)}
     return [wanted[name] for name in args.ops.split(",")]
 
 
@@ -224,7 +230,7 @@ def report(records: list[dict[str, Any]], info: dict[str, Any], bandwidth: dict[
         table.add_column(column, justify="right")
     reference = {(r["op"], r["pass"], r["device"], r["threads"]): r for r in records if r["impl"] == "reference"}
     for r in records:
-        ref = reference.get((r["op"], r["pass"], r["device"], r["threads"]))
+        ref = reference.get((r["op"].removesuffix("_cl"), r["pass"], r["device"], r["threads"]))
         versus = ref is not None and r is not ref
         floor = r["floor"]
         table.add_row(
@@ -253,21 +259,31 @@ def _target(record: dict[str, Any]) -> str:
     return f"≤{target:g}: " + ("yes" if record["floor"]["ratio_median"] <= target else "no")
 
 
+def wants_reference(case: Case, pass_: str, first_threads: bool, args: argparse.Namespace) -> bool:
+    """The reference is timed once (first thread count, contiguous tensors); the reference scan's backward
+    (~40 s at half of 720p) only at the ``--quick`` sizes."""
+    if not first_threads or case.op == "scan_cl":
+        return False
+    return args.quick or not (case.op == "scan" and pass_ == "fwd+bwd")
+
+
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     args = parse_args(argv)
     devices = [torch.device(d) for d in args.devices.split(",") if d != "cuda" or torch.cuda.is_available()]
     records, bandwidth = [], {}
-    for threads in (int(t) for t in args.threads.split(",")):
+    thread_counts = [int(t) for t in args.threads.split(",")]
+    for threads in thread_counts:
         torch.set_num_threads(threads)
+        first = threads == thread_counts[0]
         for device in devices:
-            if device.type == "cuda" and threads != int(args.threads.split(",")[0]):
+            if device.type == "cuda" and not first:
                 continue  # the thread count does not change a GPU kernel
             bw = copy_bandwidth(32 if args.quick else 256, device=device)
             bandwidth[f"{device.type}/{threads} threads"] = bw
             for case in cases(args):
-                impls = [i for i in args.impls.split(",") if i != "chunked" or case.op == "scan"]
-                for pass_ in ("fwd", "fwd+bwd"):
-                    for impl in impls:
+                impls = [i for i in args.impls.split(",") if i != "chunked" or case.op.startswith("scan")]
+                for pass_, impl in ((p, i) for p in ("fwd", "fwd+bwd") for i in impls):
+                    if impl != "reference" or wants_reference(case, pass_, first, args):
                         record = measure(case, impl, pass_, device, args)
                         record["floor"] = floor_record(record, record["copy"])
                         records.append(record)

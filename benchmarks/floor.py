@@ -32,7 +32,7 @@ FLOAT_BYTES = 4
 def bytes_moved(op: str, pass_: str, shape: tuple[int, ...], extra: dict[str, Any]) -> int:
     """Bytes that ``op`` must read and write at least in ``pass_`` ("fwd" or "fwd+bwd") for input ``shape``."""
     b, c, h, w = shape
-    if op == "scan":
+    if op in ("scan", "scan_cl"):
         values = {"fwd": 9, "fwd+bwd": 27}[pass_] * c
     elif op == "filter":
         taps = extra["filters"][1]

@@ -82,7 +82,7 @@ std::vector<torch::Tensor> backward_nhwc(const torch::Tensor& x, const torch::Te
     T* ggp = grad_gates.data_ptr<T>();
     // the adjoint u_t = dL/dh_t + g_next u_next against the scan; dL/dx += (1 - g) u; dL/dg = u (h_prev - x)
     at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {  // horizontal directions write grad_x ...
-      std::vector<T> gx(W * C), u(C), r(C);
+      std::vector<T> gx(W * C), u(C), r(C), zero(C);
       for (int64_t row = begin; row < end; ++row) {
         const T* xr = xp + row * W * C;
         std::fill(gx.begin(), gx.end(), T(0));
@@ -91,15 +91,18 @@ std::vector<torch::Tensor> backward_nhwc(const torch::Tensor& x, const torch::Te
           std::fill(u.begin(), u.end(), T(0));
           for (int64_t i = W - 1; i >= 0; --i) {  // i: position in scan order
             const int64_t w = d == 0 ? i : W - 1 - i, at = o + w * G;
-            const T* gn = i + 1 < W ? gp + at + next : nullptr;
-            const T* hv = i > 0 ? hp + at - next : nullptr;
+            const T* __restrict__ gn = gp + (i + 1 < W ? at + next : at);  // any gate where u is still 0
+            const T* __restrict__ hv = i > 0 ? hp + at - next : zero.data();
+            const T* __restrict__ go = gop + at; const T* __restrict__ g = gp + at;
+            const T* __restrict__ xw = xr + w * C;
+            T* __restrict__ uu = u.data(); T* __restrict__ gxw = gx.data() + w * C; T* __restrict__ rr = r.data();
             for (int64_t c = 0; c < C; ++c) {
-              const T uv = gop[at + c] + (gn ? gn[c] * u[c] : T(0));
-              u[c] = uv;
-              gx[w * C + c] += (T(1) - gp[at + c]) * uv;
-              r[c] = uv * ((hv ? hv[c] : T(0)) - xr[w * C + c]);
+              const T uv = go[c] + gn[c] * uu[c];
+              uu[c] = uv;
+              gxw[c] += (T(1) - g[c]) * uv;
+              rr[c] = uv * (hv[c] - xw[c]);
             }
-            store_row(ggp + at, r.data(), C);
+            store_row(ggp + at, rr, C);
           }
         }
         store_row(gxp + row * W * C, gx.data(), W * C);
@@ -107,26 +110,28 @@ std::vector<torch::Tensor> backward_nhwc(const torch::Tensor& x, const torch::Te
       store_fence();
     });
     at::parallel_for(0, B * strips, 1, [&](int64_t begin, int64_t end) {  // ... and vertical ones add to it
-      std::vector<T> u(strip * C), r(C);
+      std::vector<T> u(strip * C), r(C), zero(C);
       for (int64_t item = begin; item < end; ++item) {
         const int64_t b = item / strips, w0 = (item % strips) * strip, m = std::min(strip, W - w0);
         for (int64_t d = 2; d < 4; ++d) {
           std::fill(u.begin(), u.end(), T(0));
-          const int64_t next = (d == 2 ? W : -W);  // pixels from a row to the next one in scan order
+          const int64_t next = (d == 2 ? W : -W) * G;  // from a pixel to the next one in scan order
           for (int64_t t = H - 1; t >= 0; --t) {  // t: position in scan order
             const int64_t pixel = (b * H + (d == 3 ? H - 1 - t : t)) * W + w0;
             for (int64_t q = 0; q < m; ++q) {
               const int64_t at = (pixel + q) * G + d * C, xi = (pixel + q) * C;
-              const T* gn = t + 1 < H ? gp + at + next * G : nullptr;
-              const T* hv = t > 0 ? hp + at - next * G : nullptr;
-              T* uq = u.data() + q * C;
+              const T* __restrict__ gn = gp + (t + 1 < H ? at + next : at);  // any gate where u is still 0
+              const T* __restrict__ hv = t > 0 ? hp + at - next : zero.data();
+              const T* __restrict__ go = gop + at; const T* __restrict__ g = gp + at;
+              const T* __restrict__ xq = xp + xi;
+              T* __restrict__ uq = u.data() + q * C; T* __restrict__ gxq = gxp + xi; T* __restrict__ rr = r.data();
               for (int64_t c = 0; c < C; ++c) {
-                const T uv = gop[at + c] + (gn ? gn[c] * uq[c] : T(0));
+                const T uv = go[c] + gn[c] * uq[c];
                 uq[c] = uv;
-                gxp[xi + c] += (T(1) - gp[at + c]) * uv;
-                r[c] = uv * ((hv ? hv[c] : T(0)) - xp[xi + c]);
+                gxq[c] += (T(1) - g[c]) * uv;
+                rr[c] = uv * (hv[c] - xq[c]);
               }
-              store_row(ggp + at, r.data(), C);
+              store_row(ggp + at, rr, C);
             }
           }
         }

@@ -14,6 +14,15 @@ from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
 
+def first_samples(indices: Tensor) -> Tensor:
+    """(N,) sample ids, possibly repeated -> positions of each id's first entry, in increasing id order."""
+    order = torch.argsort(indices, stable=True)
+    ordered = indices[order]
+    first = torch.ones_like(ordered, dtype=torch.bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    return order[first]
+
+
 class ClipAverage(Metric):
     """Mean over clips of the mean over each clip's frames."""
 
@@ -37,11 +46,9 @@ class ClipAverage(Metric):
     def _entries(self) -> tuple[Tensor, Tensor]:
         """Deduplicated (values, clips) without NaN; an infinite value is kept (and shows in the mean)."""
         values, clips, indices = (dim_zero_cat(s) for s in (self.values, self.clips, self.indices))
-        order = torch.argsort(indices, stable=True)
-        values, clips, indices = values[order], clips[order], indices[order]
-        first = torch.ones_like(indices, dtype=torch.bool)
-        first[1:] = indices[1:] != indices[:-1]
-        keep = first & ~torch.isnan(values)
+        first = first_samples(indices)
+        values, clips = values[first], clips[first]
+        keep = ~torch.isnan(values)
         return values[keep], clips[keep]
 
     def per_clip(self) -> dict[int, float]:

@@ -16,6 +16,7 @@ from torch import Tensor
 from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
+from flowdeblur.metrics.aggregate import first_samples
 from flowdeblur.metrics.image import PSNR_CAP_DB
 
 
@@ -47,14 +48,11 @@ class PooledMean(Metric):
         numerators, denominators, indices = (
             dim_zero_cat(s) for s in (self.numerators, self.denominators, self.indices)
         )
-        order = torch.argsort(indices, stable=True)
-        indices = indices[order]
-        first = torch.ones_like(indices, dtype=torch.bool)
-        first[1:] = indices[1:] != indices[:-1]
-        total = denominators[order][first].sum()
+        first = first_samples(indices)
+        total = denominators[first].sum()
         if total <= 0:
             return torch.tensor(float("nan"), dtype=torch.float64)
-        return numerators[order][first].sum() / total
+        return numerators[first].sum() / total
 
 
 def psnr_from_mse(mse: float) -> float:

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from flowdeblur.build import build_module, to_container
+from flowdeblur.infer import infer
 from tests.helpers import TINY, compose_config
 
 # a small network (the default composition with fewer channels) so that tests stay fast
@@ -126,3 +127,9 @@ def save_mixing_checkpoint(path: Path, *overrides: str) -> Path:
             value.add_(torch.randn(value.shape, generator=generator) * 0.1)
     torch.save(ckpt, path)
     return path
+
+
+def run_infer(tmp_path: Path, ckpt: Path, *overrides: str) -> dict:
+    """Run ``flowdeblur.infer`` in process on ``ckpt`` with ``overrides``; its run dir is ``tmp_path / run``."""
+    cfg = compose_config([f"ckpt_path={ckpt}", *overrides], config_name="infer", output_dir=tmp_path / "run")
+    return infer(cfg)

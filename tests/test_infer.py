@@ -13,11 +13,9 @@ import torch
 from flowdeblur.checkpoint import CheckpointError
 from flowdeblur.data.images import FrameError
 from flowdeblur.data.windows import window_indices
-from flowdeblur.infer import infer
 from flowdeblur.video.stream import sliding_windows
 from flowdeblur.video.writer import OutputError
-from tests.footage import frames_array, read_video, save_checkpoint, write_frames, write_video
-from tests.helpers import compose_config
+from tests.footage import frames_array, read_video, run_infer, save_checkpoint, write_frames, write_video
 
 
 @pytest.fixture(scope="module")
@@ -26,15 +24,10 @@ def ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "last.ckpt")
 
 
-def run(tmp_path: Path, ckpt: Path, *overrides: str) -> dict:
-    cfg = compose_config([f"ckpt_path={ckpt}", *overrides], config_name="infer", output_dir=tmp_path / "run")
-    return infer(cfg)
-
-
 def test_video_to_video_keeps_count_size_fps_and_frames(tmp_path: Path, ckpt: Path) -> None:
     frames = frames_array(5, 36, 50)
     source = write_video(tmp_path / "in.mp4", frames, fps=12)
-    result = run(tmp_path, ckpt, f"input={source}", f"output={tmp_path / 'out' / 'restored.mp4'}",
+    result = run_infer(tmp_path, ckpt, f"input={source}", f"output={tmp_path / 'out' / 'restored.mp4'}",
                  "codec=libx264rgb", "crf=0", "tile=32", "tile_overlap=8", "preview=true")
     restored, fps = read_video(tmp_path / "out" / "restored.mp4")
     assert result["frames"] == 5 and fps == 12
@@ -49,7 +42,7 @@ def test_frames_folder_to_folder_keeps_names(tmp_path: Path, ckpt: Path) -> None
     frames = frames_array(4, 24, 32)
     write_frames(tmp_path / "clip", frames, suffix=".jpg")
     inputs = np.stack([iio.imread(tmp_path / "clip" / f"{i:05d}.jpg") for i in range(4)])
-    run(tmp_path, ckpt, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'restored'}")
+    run_infer(tmp_path, ckpt, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'restored'}")
     assert sorted(os.listdir(tmp_path / "restored")) == [f"{i:05d}.png" for i in range(4)]
     outputs = np.stack([iio.imread(tmp_path / "restored" / f"{i:05d}.png") for i in range(4)])
     assert np.array_equal(outputs, inputs)
@@ -57,7 +50,7 @@ def test_frames_folder_to_folder_keeps_names(tmp_path: Path, ckpt: Path) -> None
 
 def test_frames_folder_of_odd_size_to_video(tmp_path: Path, ckpt: Path) -> None:
     write_frames(tmp_path / "clip", frames_array(3, 27, 35))
-    result = run(tmp_path, ckpt, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'out.mkv'}", "fps=24")
+    result = run_infer(tmp_path, ckpt, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'out.mkv'}", "fps=24")
     restored, fps = read_video(tmp_path / "out.mkv")
     assert restored.shape == (3, 27, 35, 3) and fps == 24 and result["fps"] == "24"
 
@@ -85,9 +78,9 @@ def test_refuses_output_equal_to_input(tmp_path: Path, ckpt: Path) -> None:
     (tmp_path / "link.mp4").symlink_to(source)
     for output in (source, tmp_path / "link.mp4", tmp_path / "sub" / ".." / "in.mp4"):
         with pytest.raises(OutputError, match="is the input"):
-            run(tmp_path, ckpt, f"input={source}", f"output={output}", "overwrite=true")
+            run_infer(tmp_path, ckpt, f"input={source}", f"output={output}", "overwrite=true")
     with pytest.raises(OutputError, match="contains the input"):
-        run(tmp_path, ckpt, f"input={source}", f"output={tmp_path}", "overwrite=true")
+        run_infer(tmp_path, ckpt, f"input={source}", f"output={tmp_path}", "overwrite=true")
     assert source.read_bytes() == before and sorted(os.listdir(tmp_path)) == ["in.mp4", "link.mp4"]
 
 
@@ -96,9 +89,9 @@ def test_existing_output_only_with_overwrite(tmp_path: Path, ckpt: Path) -> None
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "old.txt").write_text("keep")
     with pytest.raises(OutputError, match="exists; choose another path or pass overwrite=true"):
-        run(tmp_path, ckpt, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'out'}")
+        run_infer(tmp_path, ckpt, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'out'}")
     assert (tmp_path / "out" / "old.txt").read_text() == "keep"
-    run(tmp_path, ckpt, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'out'}", "overwrite=true")
+    run_infer(tmp_path, ckpt, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'out'}", "overwrite=true")
     assert sorted(os.listdir(tmp_path / "out")) == ["00000.png", "00001.png"]
     assert sorted(os.listdir(tmp_path)) == ["clip", "out"]
 
@@ -124,5 +117,5 @@ def test_bad_input_writes_nothing(tmp_path: Path, ckpt: Path, case: str) -> None
         output, error, message = tmp_path / "out.gif", OutputError, "has the suffix '.gif'"
     listing = sorted(os.listdir(tmp_path))
     with pytest.raises(error, match=message):
-        run(tmp_path, weights, f"input={source}", f"output={output}")
+        run_infer(tmp_path, weights, f"input={source}", f"output={output}")
     assert sorted(os.listdir(tmp_path)) == listing

@@ -16,6 +16,7 @@ from flowdeblur.video.reader import VideoReader
 from tests.footage import (
     photo_clip,
     read_video,
+    run_infer,
     save_checkpoint,
     save_mixing_checkpoint,
     write_frames,
@@ -37,11 +38,6 @@ def mixing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_mixing_checkpoint(tmp_path_factory.mktemp("mixing") / "last.ckpt")
 
 
-def run(tmp_path: Path, ckpt: Path, *overrides: str) -> dict:
-    cfg = compose_config([f"ckpt_path={ckpt}", *overrides], config_name="infer", output_dir=tmp_path / "run")
-    return infer(cfg)
-
-
 def read_folder(folder: Path) -> np.ndarray:
     return np.stack([iio.imread(path) for path in sorted(folder.iterdir())])
 
@@ -60,14 +56,14 @@ def test_frames_next_to_a_cut_do_not_depend_on_the_other_shot(tmp_path: Path, mi
     write_frames(tmp_path / "clip", np.concatenate([first, second]))
     write_frames(tmp_path / "first", first)
     write_frames(tmp_path / "second", second)
-    result = run(tmp_path, mixing, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'out'}")
+    result = run_infer(tmp_path, mixing, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'out'}")
     assert result["cuts"] == [4]
     for name in ("first", "second"):
-        run(tmp_path, mixing, f"input={tmp_path / name}", f"output={tmp_path / f'{name}_out'}")
+        run_infer(tmp_path, mixing, f"input={tmp_path / name}", f"output={tmp_path / f'{name}_out'}")
     alone = np.concatenate([read_folder(tmp_path / "first_out"), read_folder(tmp_path / "second_out")])
     assert np.array_equal(read_folder(tmp_path / "out"), alone)
     # without detection the frames next to the cut change: the network does look at its neighbours
-    run(tmp_path, mixing, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'mixed'}", "cut_threshold=null")
+    run_infer(tmp_path, mixing, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'mixed'}", "cut_threshold=null")
     mixed = read_folder(tmp_path / "mixed")
     differs = [not np.array_equal(mixed[i], alone[i]) for i in range(8)]
     assert differs == [False, False, False, True, True, False, False, False]
@@ -88,7 +84,7 @@ def test_identity_network_keeps_the_colours(tmp_path: Path, identity: Path, path
     else:
         clip = write_yuv_video(tmp_path / "clip.mp4", source, crf=crf)
         output = tmp_path / ("out.mp4" if path == "video to video" else "out")
-    run(tmp_path, identity, f"input={clip}", f"output={output}", f"crf={crf}")
+    run_infer(tmp_path, identity, f"input={clip}", f"output={output}", f"crf={crf}")
     if path == "video to video":
         # as a user compares them: both decoded by the same (here swscale's default) conversion
         restored, given = read_video(output)[0].astype(float), read_video(clip)[0].astype(float)
@@ -106,11 +102,11 @@ def test_identity_network_keeps_the_colours(tmp_path: Path, identity: Path, path
 def test_frame_range_equals_the_same_frames_of_a_whole_run(tmp_path: Path, mixing: Path) -> None:
     clip = np.concatenate([photo_clip(5, photo="coffee"), photo_clip(4, photo="rocket")])
     write_frames(tmp_path / "clip", clip)
-    run(tmp_path, mixing, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'all'}")
+    run_infer(tmp_path, mixing, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'all'}")
     whole = read_folder(tmp_path / "all")
     for start, count, names in [(3, 2, [3, 4]), (6, None, [6, 7, 8]), (0, 1, [0]), (4, 100, [4, 5, 6, 7, 8])]:
         out = tmp_path / f"part_{start}"
-        result = run(tmp_path, mixing, f"input={tmp_path / 'clip'}", f"output={out}", f"start={start}",
+        result = run_infer(tmp_path, mixing, f"input={tmp_path / 'clip'}", f"output={out}", f"start={start}",
                      f"count={'null' if count is None else count}")
         assert sorted(os.listdir(out)) == [f"{i:05d}.png" for i in names]
         assert np.array_equal(read_folder(out), whole[names]) and result["frames"] == len(names)
@@ -120,7 +116,7 @@ def test_frame_range_equals_the_same_frames_of_a_whole_run(tmp_path: Path, mixin
 def test_frame_range_of_a_video(tmp_path: Path, identity: Path) -> None:
     frames = photo_clip(7, 32, 48)
     source = write_video(tmp_path / "in.mp4", frames)
-    run(tmp_path, identity, f"input={source}", f"output={tmp_path / 'out.mkv'}", "start=2", "count=3",
+    run_infer(tmp_path, identity, f"input={source}", f"output={tmp_path / 'out.mkv'}", "start=2", "count=3",
         "codec=libx264rgb", "crf=0")
     assert np.array_equal(read_video(tmp_path / "out.mkv")[0], frames[2:5])
 
@@ -134,7 +130,7 @@ def test_bad_frame_range_writes_nothing(tmp_path: Path, identity: Path, start: i
                                         message: str) -> None:
     write_frames(tmp_path / "clip", photo_clip(4, 16, 24))
     with pytest.raises(ValueError, match=message):
-        run(tmp_path, identity, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'out'}", f"start={start}",
+        run_infer(tmp_path, identity, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'out'}", f"start={start}",
             f"count={count}")
     assert sorted(os.listdir(tmp_path)) == ["clip"]
 
@@ -142,7 +138,7 @@ def test_bad_frame_range_writes_nothing(tmp_path: Path, identity: Path, start: i
 def test_rotated_phone_clip_comes_out_upright(tmp_path: Path, identity: Path) -> None:
     frames = photo_clip(3, 32, 48, photo="astronaut")  # landscape as stored; shown turned 90 degrees ccw
     source = write_yuv_video(tmp_path / "phone.mp4", frames, crf=0, rotation=90)
-    run(tmp_path, identity, f"input={source}", f"output={tmp_path / 'out'}")
+    run_infer(tmp_path, identity, f"input={source}", f"output={tmp_path / 'out'}")
     restored = read_folder(tmp_path / "out").astype(float)
     upright = np.rot90(frames, 1, axes=(1, 2)).astype(float)
     assert restored.shape == (3, 48, 32, 3)
@@ -157,9 +153,9 @@ def test_outputs_follow_the_umask(tmp_path: Path, identity: Path, mask: int, fil
     write_frames(tmp_path / "clip", photo_clip(2, 16, 24))
     old = os.umask(mask)
     try:
-        run(tmp_path, identity, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'new' / 'out.mp4'}",
+        run_infer(tmp_path, identity, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'new' / 'out.mp4'}",
             "preview=true")
-        run(tmp_path, identity, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'frames'}")
+        run_infer(tmp_path, identity, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'frames'}")
     finally:
         os.umask(old)
     modes = {path.relative_to(tmp_path).as_posix(): path.stat().st_mode & 0o777
@@ -172,7 +168,7 @@ def test_outputs_follow_the_umask(tmp_path: Path, identity: Path, mask: int, fil
 def test_plain_progress_lines_off_a_terminal(tmp_path: Path, identity: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     write_frames(tmp_path / "clip", photo_clip(4, 16, 24))
-    run(tmp_path, identity, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'out'}", "progress_every=0")
+    run_infer(tmp_path, identity, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'out'}", "progress_every=0")
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("deblurring:")]
     assert [line.split(" frames")[0] for line in lines] == [f"deblurring: {i}/4" for i in range(1, 5)]
     assert all(" frames/s, ETA " in line for line in lines) and lines[-1].endswith("ETA 0s")

@@ -37,6 +37,8 @@ SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
 # duplicates), so Lightning's advice to sync them again, or to evaluate on one device only, does not apply.
 warnings.filterwarnings("ignore", message=r"It is recommended to use `self\.log\('(val|test)/")
 warnings.filterwarnings("ignore", message=r"Using `DistributedSampler` with the dataloaders\. During")
+# The LPIPS metric network is frozen in eval mode on purpose; it is not part of the trained network.
+warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode at the start of training")
 
 
 class FlowDeblurModule(pl.LightningModule):

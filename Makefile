@@ -44,7 +44,7 @@ sweep: $(STAMP)
 ABLATION_STARTED := $(shell date +%Y-%m-%d_%H-%M-%S)
 ABLATION_DIR ?= outputs/ablation/$(ABLATION_STARTED)
 ablation: $(STAMP)
-	$(PY) -m flowdeblur.train -m +sweep=ablation_cpu hydra.sweep.dir=$(ABLATION_DIR) $(ARGS)
+	OMP_NUM_THREADS=1 $(PY) -m flowdeblur.train -m +sweep=ablation_cpu hydra.sweep.dir=$(ABLATION_DIR) $(ARGS)
 	$(PY) -m flowdeblur.report $(ABLATION_DIR) --baseline experiment=tcsvt
 
 report: $(STAMP)

@@ -203,7 +203,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--devices", default="cpu,cuda", help="devices to run on (cuda skipped if absent)")
     parser.add_argument("--ops", default="scan,scan_cl,filter")
     parser.add_argument("--impls", default="reference,fast,chunked",
-                        help="comma-separated; chunked (the pure-PyTorch scan) applies to the scan only")
+                        help="comma-separated; chunked (the pure-PyTorch scan) applies to the scan only; the "
+                             "reference and chunked versions run with the first thread count only")
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "bench" / "ops.json")
     args = parser.parse_args(argv)
     if args.quick:
@@ -259,9 +260,14 @@ def _target(record: dict[str, Any]) -> str:
     return f"≤{target:g}: " + ("yes" if record["floor"]["ratio_median"] <= target else "no")
 
 
-def wants_reference(case: Case, pass_: str, first_threads: bool, args: argparse.Namespace) -> bool:
-    """The reference is timed once (first thread count, contiguous tensors); the reference scan's backward
-    (~40 s at half of 720p) only at the ``--quick`` sizes."""
+def wanted(case: Case, impl: str, pass_: str, first_threads: bool, args: argparse.Namespace) -> bool:
+    """Whether to time ``impl``: the slow baselines (``reference``, ``chunked``) with the first thread count
+    only; the reference on contiguous tensors only, and its scan backward (~40 s at half of 720p) only at the
+    ``--quick`` sizes."""
+    if impl == "chunked":
+        return case.op.startswith("scan") and first_threads
+    if impl != "reference":
+        return True
     if not first_threads or case.op == "scan_cl":
         return False
     return args.quick or not (case.op == "scan" and pass_ == "fwd+bwd")
@@ -281,9 +287,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             bw = copy_bandwidth(32 if args.quick else 256, device=device)
             bandwidth[f"{device.type}/{threads} threads"] = bw
             for case in cases(args):
-                impls = [i for i in args.impls.split(",") if i != "chunked" or case.op.startswith("scan")]
-                for pass_, impl in ((p, i) for p in ("fwd", "fwd+bwd") for i in impls):
-                    if impl != "reference" or wants_reference(case, pass_, first, args):
+                for pass_, impl in ((p, i) for p in ("fwd", "fwd+bwd") for i in args.impls.split(",")):
+                    if wanted(case, impl, pass_, first, args):
                         record = measure(case, impl, pass_, device, args)
                         record["floor"] = floor_record(record, record["copy"])
                         records.append(record)

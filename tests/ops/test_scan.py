@@ -286,3 +286,29 @@ def test_invalid_arguments() -> None:
         gated_scan_4(x, x)
     with pytest.raises(ValueError, match="impl"):
         gated_scan_4(x, torch.zeros(1, 8, 3, 4), impl="native")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_kernel_without_avx512_matches_reference(dtype: torch.dtype) -> None:
+    """The kernel built for a CPU without AVX-512 (its portable loops, ~30 s to build) in both layouts."""
+    kernel = scan_native.build(("-O3", "-march=x86-64-v2", "-fopenmp"))
+    if kernel is None:
+        pytest.skip("no C++ compiler")
+    b, c, h, w = 1, 16, 33, 48
+    x, _ = inputs((b, c, h, w))
+    _, gates = inputs((b, 4 * c, h, w), seed=1)
+    x.requires_grad_(True)
+    gates.requires_grad_(True)
+    expected = gated_scan_4(x, gates, "reference")
+    grad_out = torch.randn_like(expected)
+    expected_grads = torch.autograd.grad(expected, (x, gates), grad_out)
+    tol = {} if dtype == torch.float64 else {"atol": 1e-5, "rtol": 1e-5}
+    for layout, forward, backward in ((torch.contiguous_format, kernel.forward, kernel.backward),
+                                      (torch.channels_last, kernel.forward_nhwc, kernel.backward_nhwc)):
+        args = [t.detach().to(dtype, memory_format=layout) for t in (x, gates)]
+        out = forward(*args)
+        torch.testing.assert_close(out.double(), expected, **tol)
+        grads = backward(*args, out, grad_out.to(dtype, memory_format=layout))
+        for got, want in zip(grads, expected_grads, strict=True):
+            torch.testing.assert_close(got.double(), want, **tol)

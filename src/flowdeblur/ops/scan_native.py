@@ -34,11 +34,15 @@ from pathlib import Path
 from types import ModuleType
 
 log = logging.getLogger(__name__)
-CFLAGS = ["-O3", "-march=native", "-fopenmp"]
+CFLAGS = ("-O3", "-march=native", "-fopenmp")
 
 # one translation unit, in this order: memory helpers, the NCHW and channels-last kernels, the bindings
 PARTS = ("scan_memory.h", "scan_nchw.cpp", "scan_nhwc.cpp", "scan_bind.cpp")
-SOURCE = "\n".join((Path(__file__).parent / "csrc" / part).read_text() for part in PARTS)
+
+
+def source() -> str:
+    """The kernel's C++ source: the files of ``csrc/`` in the order of :data:`PARTS`."""
+    return "\n".join((Path(__file__).parent / "csrc" / part).read_text() for part in PARTS)
 
 
 def _cpu_flags() -> str:
@@ -50,17 +54,24 @@ def _cpu_flags() -> str:
         return platform.processor()
 
 
-@functools.cache
 def load() -> ModuleType | None:
-    """The compiled kernel module (``forward(x, gates)``, ``backward(x, gates, out, grad_out)``) or None."""
+    """The compiled kernel module for this CPU, or None (no compiler, or ``FLOWDEBLUR_NATIVE=0``)."""
     if os.environ.get("FLOWDEBLUR_NATIVE", "1") == "0":
         return None
+    return build(CFLAGS)
+
+
+@functools.cache
+def build(cflags: tuple[str, ...]) -> ModuleType | None:
+    """The kernel compiled with ``cflags`` (cached per source, flags and CPU), or None if the build fails."""
     try:
         from torch.utils.cpp_extension import load_inline
 
-        key = "\n".join([SOURCE, *CFLAGS, _cpu_flags()])
+        code = source()
+        key = "\n".join([code, *cflags, _cpu_flags()])
         name = "flowdeblur_scan_" + hashlib.sha256(key.encode()).hexdigest()[:12]
-        return load_inline(name, cpp_sources=SOURCE, extra_cflags=CFLAGS, extra_ldflags=["-fopenmp"], verbose=False)
+        return load_inline(name, cpp_sources=code, extra_cflags=list(cflags), extra_ldflags=["-fopenmp"],
+                           verbose=False)
     except Exception as error:  # no compiler, no headers, a failed build: the pure-PyTorch scan runs instead
         log.warning("flowdeblur: compiled gated scan unavailable (%s); using the PyTorch version",
                     str(error).splitlines()[0] if str(error) else type(error).__name__)

@@ -223,6 +223,21 @@ def test_channels_last_inputs(shape: tuple[int, ...], impl: str, dtype: torch.dt
         torch.testing.assert_close(a.double(), b_, **tol)
 
 
+@pytest.mark.parametrize("threads", [1, 3])
+def test_channels_last_forward_for_any_thread_count(threads: int) -> None:
+    """Up to two threads per image the channels-last forward runs two sweeps, with more it shares rows and
+    column strips: both give the reference."""
+    x, _ = inputs((1, 16, 21, 35))
+    _, gates = inputs((1, 64, 21, 35), seed=1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        out = gated_scan_4(x.to(memory_format=torch.channels_last), gates.to(memory_format=torch.channels_last))
+    finally:
+        torch.set_num_threads(before)
+    torch.testing.assert_close(out, gated_scan_4(x, gates, "reference"))
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 def test_plain_scan_with_initial_state(reverse: bool) -> None:
     """scan_rows_ without x scans h itself; ``init`` acts as one more row before the first."""

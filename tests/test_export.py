@@ -13,10 +13,9 @@ from safetensors.torch import save_file
 
 from flowdeblur.checkpoint import CheckpointError
 from flowdeblur.export import export
-from flowdeblur.infer import infer
 from flowdeblur.train import train
 from flowdeblur.weights import load_net, load_weights
-from tests.footage import SMALL_MODEL, frames_array, save_checkpoint, write_frames
+from tests.footage import SMALL_MODEL, frames_array, run_infer, save_checkpoint, write_frames
 from tests.helpers import compose_config
 
 
@@ -61,9 +60,7 @@ def test_infer_accepts_an_export(tmp_path: Path) -> None:
     ckpt = save_checkpoint(tmp_path / "last.ckpt")
     path = export(ckpt, tmp_path / "model.safetensors")
     write_frames(tmp_path / "clip", frames_array(2, 16, 16))
-    cfg = compose_config([f"ckpt_path={path}", f"input={tmp_path / 'clip'}", f"output={tmp_path / 'out'}"],
-                         config_name="infer")
-    assert infer(cfg)["frames"] == 2
+    assert run_infer(tmp_path, path, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'out'}")["frames"] == 2
 
 
 def test_pickled_code_is_never_run(tmp_path: Path) -> None:

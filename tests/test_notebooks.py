@@ -93,5 +93,5 @@ def test_inside_the_model() -> None:
     nb = execute("03_inside_the_model.ipynb", TRAIN_STEPS=2)
     assert images(nb) == 3
     text = outputs_text(nb)
-    assert "weight source flow, levels [1, 2, 3]" in text and "finest-level EPE" in text
+    assert "weight source FlowSource, levels [1, 2, 3]" in text and "finest-level EPE" in text
     assert text.count("mean |w| moving") == 3

@@ -224,18 +224,27 @@ def test_channels_last_inputs(shape: tuple[int, ...], impl: str, dtype: torch.dt
 
 
 @pytest.mark.parametrize("threads", [1, 3])
-def test_channels_last_forward_for_any_thread_count(threads: int) -> None:
-    """Up to two threads per image the channels-last forward runs two sweeps, with more it shares rows and
-    column strips: both give the reference."""
+def test_channels_last_for_any_thread_count(threads: int) -> None:
+    """Up to two threads per image the channels-last kernel runs two sweeps, with more it shares rows and
+    column strips: both give the reference, in values and gradients."""
     x, _ = inputs((1, 16, 21, 35))
     _, gates = inputs((1, 64, 21, 35), seed=1)
+    x_cl = x.to(memory_format=torch.channels_last).requires_grad_(True)
+    gates_cl = gates.to(memory_format=torch.channels_last).requires_grad_(True)
+    weights = torch.randn(1, 64, 21, 35, dtype=torch.float64)
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        out = gated_scan_4(x.to(memory_format=torch.channels_last), gates.to(memory_format=torch.channels_last))
+        out = gated_scan_4(x_cl, gates_cl)
+        grads = torch.autograd.grad((out * weights).sum(), (x_cl, gates_cl))
     finally:
         torch.set_num_threads(before)
-    torch.testing.assert_close(out, gated_scan_4(x, gates, "reference"))
+    x.requires_grad_(True)
+    gates.requires_grad_(True)
+    expected = gated_scan_4(x, gates, "reference")
+    torch.testing.assert_close(out, expected)
+    for got, want in zip(grads, torch.autograd.grad((expected * weights).sum(), (x, gates)), strict=True):
+        torch.testing.assert_close(got, want)
 
 
 @pytest.mark.parametrize("reverse", [False, True])

@@ -5,8 +5,9 @@
 // left->right and down, one bottom to top running right->left and up (the state of the vertical direction is
 // a row of W x C values, in cache). Each sweep reads x once and half of every pixel's gates: reading a quarter
 // of each 512-byte record at a time costs about three times its bytes (the prefetchers fetch whole records).
-// With more threads than two per image, and in the backward: pass 1 shares the rows between threads and runs
-// both horizontal directions, pass 2 shares strips of columns and runs down, then up.
+// The backward runs the adjoints of the same sweeps. With more threads than two per image: pass 1 shares the
+// rows between threads and runs both horizontal directions, pass 2 shares strips of columns and runs down, then
+// up.
 namespace flowdeblur_scan {
 
 // pixels per vertical strip: about 16 strips per image, at least 8 pixels
@@ -105,6 +106,52 @@ torch::Tensor forward_nhwc(const torch::Tensor& x, const torch::Tensor& gates) {
   return out;
 }
 
+// the adjoints of the two forward sweeps, in parallel, against their scan order: u_t = dL/dh_t + g_next u_next,
+// dL/dg = u (h_prev - x); each sweep writes its (1 - g) u sum for dL/dx to its own buffer (gx0, gx1)
+template <typename T>
+void backward_sweeps(const T* xp, const T* gp, const T* hp, const T* gop, T* gx0, T* gx1, T* ggp, int64_t B,
+                     int64_t C, int64_t H, int64_t W) {
+  const int64_t G = 4 * C;
+  at::parallel_for(0, B * 2, 1, [&](int64_t begin, int64_t end) {
+    std::vector<T> v(W * C), s(C), rh(C), rv(C), rx(C), zero(C);
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t b = item / 2;
+      const bool back = item % 2;
+      const int64_t dh = back ? C : 0, dv = back ? 3 * C : 2 * C;
+      const int64_t step = back ? -1 : 1;  // pixels (and rows) from a position to the next one in scan order
+      T* gx = back ? gx1 : gx0;
+      std::fill(v.begin(), v.end(), T(0));
+      for (int64_t t = H - 1; t >= 0; --t) {  // t, i: positions in scan order
+        const int64_t r = back ? H - 1 - t : t;
+        std::fill(s.begin(), s.end(), T(0));
+        for (int64_t i = W - 1; i >= 0; --i) {
+          const int64_t w = back ? W - 1 - i : i, pixel = (b * H + r) * W + w;
+          const int64_t ah = pixel * G + dh, av = pixel * G + dv;
+          const T* __restrict__ gnh = gp + (i + 1 < W ? ah + step * G : ah);  // any gate where u is still 0
+          const T* __restrict__ gnv = gp + (t + 1 < H ? av + step * W * G : av);
+          const T* __restrict__ hph = i > 0 ? hp + ah - step * G : zero.data();
+          const T* __restrict__ hpv = t > 0 ? hp + av - step * W * G : zero.data();
+          const T* __restrict__ xq = xp + pixel * C;
+          T* __restrict__ uh = s.data();
+          T* __restrict__ uv = v.data() + w * C;
+          for (int64_t c = 0; c < C; ++c) {
+            const T a = gop[ah + c] + gnh[c] * uh[c], e = gop[av + c] + gnv[c] * uv[c];
+            uh[c] = a;
+            uv[c] = e;
+            rx[c] = (T(1) - gp[ah + c]) * a + (T(1) - gp[av + c]) * e;
+            rh[c] = a * (hph[c] - xq[c]);
+            rv[c] = e * (hpv[c] - xq[c]);
+          }
+          store_row(ggp + ah, rh.data(), C);
+          store_row(ggp + av, rv.data(), C);
+          store_row(gx + pixel * C, rx.data(), C);
+        }
+      }
+    }
+    store_fence();
+  });
+}
+
 std::vector<torch::Tensor> backward_nhwc(const torch::Tensor& x, const torch::Tensor& gates,
                                          const torch::Tensor& out, const torch::Tensor& grad_out) {
   const auto cl = torch::MemoryFormat::ChannelsLast;
@@ -122,6 +169,12 @@ std::vector<torch::Tensor> backward_nhwc(const torch::Tensor& x, const torch::Te
     const T* gop = grad_out.data_ptr<T>();
     T* gxp = grad_x.data_ptr<T>();
     T* ggp = grad_gates.data_ptr<T>();
+    if (at::get_num_threads() <= 2 * B) {
+      auto second = pooled_empty(x, true);  // the second sweep's part of dL/dx
+      backward_sweeps(xp, gp, hp, gop, gxp, second.data_ptr<T>(), ggp, B, C, H, W);
+      grad_x.add_(second);
+      return;
+    }
     // the adjoint u_t = dL/dh_t + g_next u_next against the scan; dL/dx += (1 - g) u; dL/dg = u (h_prev - x)
     at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {  // horizontal directions write grad_x ...
       std::vector<T> gx(W * C), u(C), r(C), zero(C);

@@ -6,11 +6,12 @@ so the plane of x (about 1 MB at half of 720p) is read from memory once and then
 and each state written exactly once, with no transposed copy in memory. Vertical directions update whole rows
 (vectorised over W). Horizontal ones take bands of 16 rows, turn them into 16-wide columns in a cache-sized
 buffer (16 x 16 tiles transposed in registers with AVX-512) and advance both directions at once, a vector of 16
-independent states per step. Channels-last: every update is a vector over the C channels of a pixel; one pass
-over the rows runs both horizontal directions, one pass over strips of columns runs down, then up (x is read
-three times, every gate and state once). Outputs go out with streaming stores, into blocks reused from earlier
-calls (a bounded pool, ``FLOWDEBLUR_SCAN_POOL_MB``): a fresh allocation costs as much as the scan in page
-faults. Planes are shared between the intra-op threads (``torch.get_num_threads()``).
+independent states per step. Channels-last: every update is a vector over the C channels of a pixel; two sweeps
+per image run in parallel, one top to bottom (left->right and down), one bottom to top (right->left and up),
+each reading x once and half of every pixel's gates (see ``csrc/scan_nhwc.cpp``). Outputs go out with streaming
+stores, into blocks reused from earlier calls (a bounded pool, ``FLOWDEBLUR_SCAN_POOL_MB``): a fresh allocation
+costs as much as the scan in page faults. Planes are shared between the intra-op threads
+(``torch.get_num_threads()``).
 
 The backward reads x, the gates, the saved states and the output gradient once and writes both gradients once:
 the adjoint ``u_t = dL/dh_t + g_next u_next`` runs against the scan direction, ``dL/dx += (1 - g) u`` and

@@ -35,8 +35,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiles", default="256,384,512,full", help="comma-separated sizes; full = untiled")
     parser.add_argument("--precisions", default="fp32,bf16", help="comma-separated: fp32, bf16")
-    parser.add_argument("--allocator", choices=("tcmalloc", "default"),
-                        default="tcmalloc" if TCMALLOC.exists() else "default")
+    parser.add_argument(
+        "--allocator", choices=("tcmalloc", "default"), default="tcmalloc" if TCMALLOC.exists() else "default"
+    )
     parser.add_argument("--overlap", type=int, default=32)
     parser.add_argument("--size", default="720x1280", help="frame height x width")
     parser.add_argument("--threads", type=int, default=2)
@@ -82,26 +83,57 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
             times.append(time.perf_counter() - start)
             cpu_times.append(time.process_time() - cpu_start)
     return {
-        "tile": tile_name, "precision": precision, "channels_last": True, "allocator": args.allocator,
-        "overlap": args.overlap, "frame": f"{width}x{height}", "num_frames": num_frames,
-        "threads": args.threads, "warmup": args.warmup, "repeats": args.repeats,
-        "median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "times_s": times,
+        "tile": tile_name,
+        "precision": precision,
+        "channels_last": True,
+        "allocator": args.allocator,
+        "overlap": args.overlap,
+        "frame": f"{width}x{height}",
+        "num_frames": num_frames,
+        "threads": args.threads,
+        "warmup": args.warmup,
+        "repeats": args.repeats,
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "max_s": max(times),
+        "times_s": times,
         "median_cpu_s": statistics.median(cpu_times),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "params": sum(p.numel() for p in net.parameters()),
-        "config": {"overrides": list(args.override), "source": cfg.model.source._target_,
-                   "flow": cfg.model.flow.get("_target_"),
-                   "layer": (cfg.model.get("layer") or {}).get("_target_")},
+        "config": {
+            "overrides": list(args.override),
+            "source": cfg.model.source._target_,
+            "flow": cfg.model.flow.get("_target_"),
+            "layer": (cfg.model.get("layer") or {}).get("_target_"),
+        },
         "machine": machine(),
     }
 
 
 def run_one(args: argparse.Namespace, tile: str, precision: str) -> dict[str, Any]:
     """One setting in a fresh interpreter."""
-    command = [sys.executable, "-m", "benchmarks.bench_infer", "--worker", tile, precision,
-               "--allocator", args.allocator, "--overlap", str(args.overlap), "--size", args.size,
-               "--threads", str(args.threads), "--warmup", str(args.warmup), "--repeats", str(args.repeats),
-               "--override", *args.override]
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.bench_infer",
+        "--worker",
+        tile,
+        precision,
+        "--allocator",
+        args.allocator,
+        "--overlap",
+        str(args.overlap),
+        "--size",
+        args.size,
+        "--threads",
+        str(args.threads),
+        "--warmup",
+        str(args.warmup),
+        "--repeats",
+        str(args.repeats),
+        "--override",
+        *args.override,
+    ]
     env = dict(os.environ)
     if args.allocator == "tcmalloc":
         env["LD_PRELOAD"] = str(TCMALLOC)
@@ -116,20 +148,29 @@ def report(records: list[dict[str, Any]], out: Path) -> None:
     from rich.table import Table
 
     first = records[0]
-    table = Table(title=f"flowdeblur inference: one {first['frame']} frame, {first['threads']} threads, "
-                        f"{first['allocator']} allocator")
-    for column in ("tile", "precision", "median s/frame", "min–max s", "CPU s / threads", "peak RSS MiB",
-                   "in target"):
+    table = Table(
+        title=f"flowdeblur inference: one {first['frame']} frame, {first['threads']} threads, "
+        f"{first['allocator']} allocator"
+    )
+    for column in ("tile", "precision", "median s/frame", "min–max s", "CPU s / threads", "peak RSS MiB", "in target"):
         table.add_column(column, justify="right")
     for r in records:
         ok = r["median_s"] <= TARGET_S and r["peak_rss_mb"] <= TARGET_RSS_MB
-        table.add_row(r["tile"], r["precision"], f"{r['median_s']:.2f}", f"{r['min_s']:.2f}–{r['max_s']:.2f}",
-                      f"{r['median_cpu_s'] / r['threads']:.2f}",
-                      f"{r['peak_rss_mb']:.0f}", "yes" if ok else "no")
+        table.add_row(
+            r["tile"],
+            r["precision"],
+            f"{r['median_s']:.2f}",
+            f"{r['min_s']:.2f}–{r['max_s']:.2f}",
+            f"{r['median_cpu_s'] / r['threads']:.2f}",
+            f"{r['peak_rss_mb']:.0f}",
+            "yes" if ok else "no",
+        )
     Console().print(table)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"target": {"s_per_frame": TARGET_S, "peak_rss_mb": TARGET_RSS_MB},
-                               "records": records}, indent=2) + "\n")
+    out.write_text(
+        json.dumps({"target": {"s_per_frame": TARGET_S, "peak_rss_mb": TARGET_RSS_MB}, "records": records}, indent=2)
+        + "\n"
+    )
     Console().print(f"[bold]written[/bold]: {out}")
 
 

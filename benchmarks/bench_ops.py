@@ -82,8 +82,13 @@ def scan_case(shape: tuple[int, ...], channels_last: bool = False) -> Case:
         return x.to(device, memory_format=layout), gates.to(device, memory_format=layout)
 
     extra = {"gates": [b, 4 * c, h, w], "directions": 4, "channels_last": channels_last}
-    return Case("scan_cl" if channels_last else "scan", shape, extra, inputs,
-                lambda impl, x, gates: gated_scan_4(x, gates, impl))
+    return Case(
+        "scan_cl" if channels_last else "scan",
+        shape,
+        extra,
+        inputs,
+        lambda impl, x, gates: gated_scan_4(x, gates, impl),
+    )
 
 
 def filter_case(shape: tuple[int, ...], kernel_size: int) -> Case:
@@ -96,24 +101,26 @@ def filter_case(shape: tuple[int, ...], kernel_size: int) -> Case:
         return x.to(device), filters.to(device)
 
     extra = {"filters": [b, c * kernel_size**2, h, w], "kernel_size": kernel_size}
-    return Case("filter", shape, extra, inputs,
-                lambda impl, x, filters: per_pixel_filter(x, filters, kernel_size, impl))
+    return Case(
+        "filter", shape, extra, inputs, lambda impl, x, filters: per_pixel_filter(x, filters, kernel_size, impl)
+    )
 
 
-def call(
-    case: Case, impl: str, pass_: str, inputs: tuple[Tensor, ...], grad: Tensor | None
-) -> Callable[[], None]:
+def call(case: Case, impl: str, pass_: str, inputs: tuple[Tensor, ...], grad: Tensor | None) -> Callable[[], None]:
     """A no-argument call of one pass, on inputs prepared once."""
     if pass_ == "fwd":
+
         def forward() -> None:
             with torch.no_grad():
                 case.run(impl, *inputs)
+
         return forward
 
     def forward_backward() -> None:
         case.run(impl, *inputs).backward(grad)
         for t in inputs:
             t.grad = None
+
     return forward_backward
 
 
@@ -165,9 +172,7 @@ def _status_kib(field: str) -> int:
     return int(Path("/proc/self/status").read_text().split(f"{field}:", 1)[1].split()[0])
 
 
-def measure(
-    case: Case, impl: str, pass_: str, device: torch.device, args: argparse.Namespace
-) -> dict[str, Any]:
+def measure(case: Case, impl: str, pass_: str, device: torch.device, args: argparse.Namespace) -> dict[str, Any]:
     inputs = case.inputs(device)
     grad = None
     if pass_ == "fwd+bwd":
@@ -185,10 +190,20 @@ def measure(
     times, cpu = run_times(fn, device, warmup, repeats, copier)
     peak = peak_bytes(fn, device)
     return {
-        "op": case.op, "impl": impl, "pass": pass_, "shape": list(case.shape), **case.extra,
-        "device": str(device), "threads": torch.get_num_threads(), "warmup": warmup, "repeats": repeats,
-        "median_s": statistics.median(times), "spread_s": max(times) - min(times), "min_s": min(times),
-        "cpu_s": statistics.median(cpu), "peak_mb": None if peak is None else peak / MIB,
+        "op": case.op,
+        "impl": impl,
+        "pass": pass_,
+        "shape": list(case.shape),
+        **case.extra,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "warmup": warmup,
+        "repeats": repeats,
+        "median_s": statistics.median(times),
+        "spread_s": max(times) - min(times),
+        "min_s": min(times),
+        "cpu_s": statistics.median(cpu),
+        "peak_mb": None if peak is None else peak / MIB,
         "copy": copier.bandwidth(),
     }
 
@@ -202,9 +217,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reference-repeats", type=int, default=2, help="repeats of the reference scan")
     parser.add_argument("--devices", default="cpu,cuda", help="devices to run on (cuda skipped if absent)")
     parser.add_argument("--ops", default="scan,scan_cl,filter")
-    parser.add_argument("--impls", default="reference,fast,chunked",
-                        help="comma-separated; chunked (the pure-PyTorch scan) applies to the scan only; the "
-                             "reference and chunked versions run with the first thread count only")
+    parser.add_argument(
+        "--impls",
+        default="reference,fast,chunked",
+        help="comma-separated; chunked (the pure-PyTorch scan) applies to the scan only; the "
+        "reference and chunked versions run with the first thread count only",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "bench" / "ops.json")
     args = parser.parse_args(argv)
     if args.quick:
@@ -213,10 +231,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def cases(args: argparse.Namespace) -> list[Case]:
-    scan_shape, filter_shape = ((1, 8, 90, 160), (1, 16, 64, 64)) if args.quick else \
-        ((1, 32, 360, 640), (1, 64, 256, 256))
-    wanted = {"scan": scan_case(scan_shape), "scan_cl": scan_case(scan_shape, channels_last=True),
-              "filter": filter_case(filter_shape, 5)}
+    scan_shape, filter_shape = (
+        ((1, 8, 90, 160), (1, 16, 64, 64)) if args.quick else ((1, 32, 360, 640), (1, 64, 256, 256))
+    )
+    wanted = {
+        "scan": scan_case(scan_shape),
+        "scan_cl": scan_case(scan_shape, channels_last=True),
+        "filter": filter_case(filter_shape, 5),
+    }
     return [wanted[name] for name in args.ops.split(",")]
 
 
@@ -226,8 +248,22 @@ def report(records: list[dict[str, Any]], info: dict[str, Any], bandwidth: dict[
 
     title = f"flowdeblur ops on {info['cpu']}, torch {info['torch']}, load {info['loadavg']}"
     table = Table(title=title)
-    for column in ("op", "pass", "device", "threads", "shape", "impl", "min ms", "median ms", "cpu ms",
-                   "peak MiB", "speed-up", "floor ms", "time/floor min–med", "target"):
+    for column in (
+        "op",
+        "pass",
+        "device",
+        "threads",
+        "shape",
+        "impl",
+        "min ms",
+        "median ms",
+        "cpu ms",
+        "peak MiB",
+        "speed-up",
+        "floor ms",
+        "time/floor min–med",
+        "target",
+    ):
         table.add_column(column, justify="right")
     reference = {(r["op"], r["pass"], r["device"], r["threads"]): r for r in records if r["impl"] == "reference"}
     for r in records:
@@ -235,19 +271,29 @@ def report(records: list[dict[str, Any]], info: dict[str, Any], bandwidth: dict[
         versus = ref is not None and r is not ref
         floor = r["floor"]
         table.add_row(
-            r["op"], r["pass"], r["device"], str(r["threads"]), "×".join(map(str, r["shape"])), r["impl"],
-            f"{1e3 * r['min_s']:.1f}", f"{1e3 * r['median_s']:.1f}", f"{1e3 * r['cpu_s']:.1f}",
+            r["op"],
+            r["pass"],
+            r["device"],
+            str(r["threads"]),
+            "×".join(map(str, r["shape"])),
+            r["impl"],
+            f"{1e3 * r['min_s']:.1f}",
+            f"{1e3 * r['median_s']:.1f}",
+            f"{1e3 * r['cpu_s']:.1f}",
             "" if r["peak_mb"] is None else f"{r['peak_mb']:.0f}",
             f"{ref['median_s'] / r['median_s']:.1f}×" if versus else "",
-            f"{1e3 * floor['floor_s']:.1f}", f"{floor['ratio_min']:.2f}–{floor['ratio_median']:.2f}",
+            f"{1e3 * floor['floor_s']:.1f}",
+            f"{floor['ratio_min']:.2f}–{floor['ratio_median']:.2f}",
             _target(r),
         )
     console = Console(width=max(Console().width, 170))
     console.print(table)
     for key, bw in bandwidth.items():
-        console.print(f"copy bandwidth {key}: best {bw['best_gbs']:.1f} GB/s, median {bw['median_gbs']:.1f}, "
-                      f"into a fresh tensor {bw['fresh_best_gbs']:.1f} (read + write of a "
-                      f"{bw['buffer_mb']:.0f} MB buffer)")
+        console.print(
+            f"copy bandwidth {key}: best {bw['best_gbs']:.1f} GB/s, median {bw['median_gbs']:.1f}, "
+            f"into a fresh tensor {bw['fresh_best_gbs']:.1f} (read + write of a "
+            f"{bw['buffer_mb']:.0f} MB buffer)"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"machine": info, "bandwidth": bandwidth, "records": records}, indent=2) + "\n")
     console.print(f"[bold]written[/bold]: {out}")

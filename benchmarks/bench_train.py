@@ -54,8 +54,13 @@ def worker(preset: str, steps: int, warmup: int) -> dict[str, Any]:
     return {
         "preset": preset,
         "device": str(device),
-        "config": {"batch_size": batch_size, "crop": crop, "num_frames": cfg.data.num_frames,
-                   "precision": "bf16-autocast", "channels_last": True},
+        "config": {
+            "batch_size": batch_size,
+            "crop": crop,
+            "num_frames": cfg.data.num_frames,
+            "precision": "bf16-autocast",
+            "channels_last": True,
+        },
         "step_s": stats(times),
         "samples_per_s": batch_size / stats(times)["median"],
         "peak_rss_mb": peak_rss_mb(),
@@ -79,16 +84,32 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         return []
     records = []
     for preset in args.presets:
-        cmd = [sys.executable, "-m", "benchmarks.bench_train", "--worker", preset,
-               "--steps", str(args.steps), "--warmup", str(args.warmup)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "benchmarks.bench_train",
+            "--worker",
+            preset,
+            "--steps",
+            str(args.steps),
+            "--warmup",
+            str(args.warmup),
+        ]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         records.append(json.loads(out.strip().splitlines()[-1]))
     table = Table(title="training throughput (per preset)")
     for col in ("preset", "device", "samples/s", "step median (s)", "peak RSS (MiB)", "params (M)", "GMACs"):
         table.add_column(col, justify="right")
     for r in records:
-        table.add_row(r["preset"], r["device"], f"{r['samples_per_s']:.2f}", f"{r['step_s']['median']:.3f}",
-                      f"{r['peak_rss_mb']:.0f}", f"{r['params'] / 1e6:.2f}", f"{r['macs'] / 1e9:.2f}")
+        table.add_row(
+            r["preset"],
+            r["device"],
+            f"{r['samples_per_s']:.2f}",
+            f"{r['step_s']['median']:.3f}",
+            f"{r['peak_rss_mb']:.0f}",
+            f"{r['params'] / 1e6:.2f}",
+            f"{r['macs'] / 1e9:.2f}",
+        )
     Console().print(table)
     print(f"wrote {write_results('train', records)}")
     return records

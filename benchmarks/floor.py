@@ -57,13 +57,14 @@ class Copier:
     def bandwidth(self) -> dict[str, float]:
         """Best and median GB/s (read + write) of the copies timed so far."""
         moved = 2 * self.src.numel() * FLOAT_BYTES
-        return {"best_gbs": moved / min(self.times) / 1e9,
-                "median_gbs": moved / statistics.median(self.times) / 1e9, "copies": len(self.times)}
+        return {
+            "best_gbs": moved / min(self.times) / 1e9,
+            "median_gbs": moved / statistics.median(self.times) / 1e9,
+            "copies": len(self.times),
+        }
 
 
-def copy_bandwidth(
-    megabytes: int = 256, repeats: int = 7, device: torch.device | str = "cpu"
-) -> dict[str, float]:
+def copy_bandwidth(megabytes: int = 256, repeats: int = 7, device: torch.device | str = "cpu") -> dict[str, float]:
     """Copy bandwidth in GB/s (bytes read + written per second): best and median of ``repeats`` copies.
 
     ``best_gbs``/``median_gbs`` between preallocated buffers; ``fresh_best_gbs`` into a new tensor each time.
@@ -74,16 +75,26 @@ def copy_bandwidth(
     dst.copy_(src)
     times = _times(lambda: dst.copy_(src), repeats, src.device)
     fresh = _times(lambda: torch.empty_like(src).copy_(src), repeats, src.device)
-    return {"best_gbs": moved / min(times) / 1e9, "median_gbs": moved / statistics.median(times) / 1e9,
-            "fresh_best_gbs": moved / min(fresh) / 1e9, "buffer_mb": float(megabytes), "repeats": repeats}
+    return {
+        "best_gbs": moved / min(times) / 1e9,
+        "median_gbs": moved / statistics.median(times) / 1e9,
+        "fresh_best_gbs": moved / min(fresh) / 1e9,
+        "buffer_mb": float(megabytes),
+        "repeats": repeats,
+    }
 
 
 def floor_record(record: dict[str, Any], bandwidth: dict[str, float]) -> dict[str, Any]:
     """``record`` (an op timing with ``min_s``, ``median_s``) against its floor at ``bandwidth["best_gbs"]``."""
     moved = bytes_moved(record["op"], record["pass"], tuple(record["shape"]), record)
     floor_s = moved / (bandwidth["best_gbs"] * 1e9)
-    return {"bytes": moved, "copy_gbs": bandwidth["best_gbs"], "floor_s": floor_s,
-            "ratio_min": record["min_s"] / floor_s, "ratio_median": record["median_s"] / floor_s}
+    return {
+        "bytes": moved,
+        "copy_gbs": bandwidth["best_gbs"],
+        "floor_s": floor_s,
+        "ratio_min": record["min_s"] / floor_s,
+        "ratio_median": record["median_s"] / floor_s,
+    }
 
 
 def _times(fn: Any, repeats: int, device: torch.device) -> list[float]:

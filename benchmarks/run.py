@@ -41,17 +41,22 @@ def main(argv: list[str] | None = None) -> None:
 def floors(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One line per op record that is not the reference: time against the memory-bandwidth floor."""
     keep = ("op", "pass", "impl", "device", "threads", "shape", "min_s", "median_s")
-    return [{**{k: r[k] for k in keep}, **r["floor"], "target": TARGETS.get((r["op"], r["pass"]))}
-            for r in records if r["impl"] != "reference" and "floor" in r]
+    return [
+        {**{k: r[k] for k in keep}, **r["floor"], "target": TARGETS.get((r["op"], r["pass"]))}
+        for r in records
+        if r["impl"] != "reference" and "floor" in r
+    ]
 
 
 def print_floors(lines: list[dict[str, Any]]) -> None:
     for f in lines:
         target = "" if f["target"] is None else f"  (target <= {f['target']:g})"
-        print(f"floor {f['op']:6s} {f['pass']:7s} {f['impl']:7s} {f['device']} {f['threads']} thr: "
-              f"{f['bytes'] / 1e6:6.0f} MB at {f['copy_gbs']:5.1f} GB/s = {1e3 * f['floor_s']:6.1f} ms; "
-              f"time {1e3 * f['min_s']:7.1f} / {1e3 * f['median_s']:7.1f} ms (min / median) = "
-              f"{f['ratio_min']:5.2f} / {f['ratio_median']:5.2f} x floor{target}")
+        print(
+            f"floor {f['op']:6s} {f['pass']:7s} {f['impl']:7s} {f['device']} {f['threads']} thr: "
+            f"{f['bytes'] / 1e6:6.0f} MB at {f['copy_gbs']:5.1f} GB/s = {1e3 * f['floor_s']:6.1f} ms; "
+            f"time {1e3 * f['min_s']:7.1f} / {1e3 * f['median_s']:7.1f} ms (min / median) = "
+            f"{f['ratio_min']:5.2f} / {f['ratio_median']:5.2f} x floor{target}"
+        )
 
 
 if __name__ == "__main__":

@@ -15,15 +15,14 @@ from flowdeblur.infer import infer
 from tests.helpers import TINY, compose_config
 
 # a small network (the default composition with fewer channels) so that tests stay fast
-SMALL_MODEL = ["model.deblurrer.channels=[8,8,16,16]", "model.deblurrer.blocks=1",
-               "model.flow.channels=[8,8,8]"]
+SMALL_MODEL = ["model.deblurrer.channels=[8,8,16,16]", "model.deblurrer.blocks=1", "model.flow.channels=[8,8,8]"]
 
 
 def frames_array(count: int, height: int = 32, width: int = 40, seed: int = 0) -> np.ndarray:
     """(count, H, W, 3) uint8 frames of a textured scene drifting by one pixel per frame."""
     rng = np.random.default_rng(seed)
     scene = rng.integers(0, 256, size=(height, width + count, 3), dtype=np.uint8)
-    return np.stack([scene[:, i:i + width] for i in range(count)])
+    return np.stack([scene[:, i : i + width] for i in range(count)])
 
 
 def write_frames(folder: Path, frames: np.ndarray, suffix: str = ".png") -> list[Path]:
@@ -35,9 +34,7 @@ def write_frames(folder: Path, frames: np.ndarray, suffix: str = ".png") -> list
     return paths
 
 
-def write_pair(
-    blur_dir: Path, sharp_dir: Path, count: int, seed: int, suffix: str = ".png", **size: int
-) -> None:
+def write_pair(blur_dir: Path, sharp_dir: Path, count: int, seed: int, suffix: str = ".png", **size: int) -> None:
     """A sequence of ``count`` sharp frames and blurry versions (a 3-frame temporal mean) in two folders."""
     sharp = frames_array(count + 2, seed=seed, **size)
     blurry = ((sharp[:-2].astype(np.float32) + sharp[1:-1] + sharp[2:]) / 3).round().astype(np.uint8)
@@ -81,8 +78,9 @@ def save_checkpoint(path: Path, *overrides: str) -> Path:
     return path
 
 
-def photo_clip(count: int, height: int = 48, width: int = 96, speed: int = 3, photo: str = "coffee",
-               start: int = 0) -> np.ndarray:
+def photo_clip(
+    count: int, height: int = 48, width: int = 96, speed: int = 3, photo: str = "coffee", start: int = 0
+) -> np.ndarray:
     """(count, H, W, 3) uint8 frames of a camera panning over a ``skimage.data`` photo by ``speed`` pixels per
     frame, each frame motion-blurred over its own displacement (mean of ``speed`` one-pixel shifts); ``start``
     is the horizontal offset of the first frame."""
@@ -94,7 +92,7 @@ def photo_clip(count: int, height: int = 48, width: int = 96, speed: int = 3, ph
     frames = []
     for i in range(count):
         left = start + speed * i
-        frames.append(np.mean([scene[:, left + k:left + k + width] for k in range(max(speed, 1))], axis=0))
+        frames.append(np.mean([scene[:, left + k : left + k + width] for k in range(max(speed, 1))], axis=0))
     return np.stack(frames).round().astype(np.uint8)
 
 

@@ -13,15 +13,24 @@ __all__ = ["TINY_SWEEP", "multirun", "read_metrics", "write_job"]
 # the default composition (pyramid flow -> gates -> spatial RNN) made narrow, in fp32, one optimisation step,
 # one panel clip: a job takes a few seconds on 2 cores
 TINY_SWEEP = [
-    "data=synthetic_tiny", "logger=csv", "~callbacks.progress_bar", "lpips_metric=false", "run_test=false",
+    "data=synthetic_tiny",
+    "logger=csv",
+    "~callbacks.progress_bar",
+    "lpips_metric=false",
+    "run_test=false",
     "trainer.precision=32-true",
-    "model.deblurrer.channels=[8,8,16,16]", "model.deblurrer.blocks=1", "model.flow.channels=[8,8,8]",
-    "trainer.max_steps=1", "trainer.log_every_n_steps=1", "callbacks.panels.num_clips=1",
+    "model.deblurrer.channels=[8,8,16,16]",
+    "model.deblurrer.blocks=1",
+    "model.flow.channels=[8,8,8]",
+    "trainer.max_steps=1",
+    "trainer.log_every_n_steps=1",
+    "callbacks.panels.num_clips=1",
 ]
 
 
-def write_job(sweep_dir: Path, num: int, overrides: list[str], metrics: dict[str, Any] | None,
-              mode: str = "MULTIRUN") -> Path:
+def write_job(
+    sweep_dir: Path, num: int, overrides: list[str], metrics: dict[str, Any] | None, mode: str = "MULTIRUN"
+) -> Path:
     """A job dir as Hydra and the train entry point leave it: ``.hydra/{overrides,hydra}.yaml`` and, unless
     ``metrics`` is None (a job not started yet), ``metrics.json``."""
     job = sweep_dir / str(num)

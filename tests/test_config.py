@@ -9,8 +9,20 @@ from omegaconf import OmegaConf
 from flowdeblur.build import build_net
 from tests.helpers import compose_config, config_options
 
-GROUPS = ["data", "model/flow", "model/head", "model/layer", "model/deblurrer", "model/loss", "optim",
-          "trainer", "logger", "callbacks", "experiment", "debug"]
+GROUPS = [
+    "data",
+    "model/flow",
+    "model/head",
+    "model/layer",
+    "model/deblurrer",
+    "model/loss",
+    "optim",
+    "trainer",
+    "logger",
+    "callbacks",
+    "experiment",
+    "debug",
+]
 CASES = [(group, name) for group in GROUPS for name in config_options(group)]
 
 

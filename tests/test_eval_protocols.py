@@ -27,16 +27,19 @@ def sk_psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def sk_ssim(a: np.ndarray, b: np.ndarray) -> float:
-    return structural_similarity(b, a, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
-                                 data_range=255, channel_axis=-1)
+    return structural_similarity(
+        b, a, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255, channel_axis=-1
+    )
 
 
 def hand_metrics(root: Path) -> dict[str, dict[str, float]]:
     """Sequence -> metric -> mean over its frames, of the blurry frames (what an identity network returns)."""
     out = {}
     for seq in layouts.gopro(root, "test"):
-        pairs = [(iio.imread(b).astype(np.int64), iio.imread(s).astype(np.int64))
-                 for b, s in zip(seq.blurry, seq.sharp, strict=True)]
+        pairs = [
+            (iio.imread(b).astype(np.int64), iio.imread(s).astype(np.int64))
+            for b, s in zip(seq.blurry, seq.sharp, strict=True)
+        ]
         kept = [(b[4:-4, 4:-4], s[4:-4, 4:-4]) for b, s in pairs[2:-2]]
         out[seq.name] = {
             "psnr": np.mean([sk_psnr(b, s) for b, s in pairs]),
@@ -62,8 +65,18 @@ def ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_eval(out_dir: Path, ckpt: Path, root: Path, *overrides: str) -> dict:
-    cfg = compose_config([f"ckpt_path={ckpt}", "data=gopro", f"data.root={root}", "data.num_workers=0",
-                          "lpips_metric=false", *overrides], config_name="eval", output_dir=out_dir)
+    cfg = compose_config(
+        [
+            f"ckpt_path={ckpt}",
+            "data=gopro",
+            f"data.root={root}",
+            "data.num_workers=0",
+            "lpips_metric=false",
+            *overrides,
+        ],
+        config_name="eval",
+        output_dir=out_dir,
+    )
     return evaluate(cfg)
 
 
@@ -111,7 +124,10 @@ def test_tiled_eval_and_export_give_the_same_numbers(tmp_path: Path, ckpt: Path,
 
 def test_footage_without_ground_truth_cannot_be_scored(tmp_path: Path, ckpt: Path) -> None:
     write_frames(tmp_path / "clip", frames_array(3))
-    cfg = compose_config([f"ckpt_path={ckpt}", "data=frames", f"data.root={tmp_path / 'clip'}",
-                          "lpips_metric=false"], config_name="eval", output_dir=tmp_path / "out")
+    cfg = compose_config(
+        [f"ckpt_path={ckpt}", "data=frames", f"data.root={tmp_path / 'clip'}", "lpips_metric=false"],
+        config_name="eval",
+        output_dir=tmp_path / "out",
+    )
     with pytest.raises(ValueError, match="no sharp frames to score against"):
         evaluate(cfg)

@@ -30,8 +30,16 @@ class Payload:
 
 
 def test_export_of_a_trained_checkpoint_round_trips(tmp_path: Path) -> None:
-    overrides = ["data=synthetic_tiny", "logger=csv", "~callbacks.progress_bar", "lpips_metric=false",
-                 *SMALL_MODEL, "trainer.max_steps=2", "run_test=false", "trainer.precision=32-true"]
+    overrides = [
+        "data=synthetic_tiny",
+        "logger=csv",
+        "~callbacks.progress_bar",
+        "lpips_metric=false",
+        *SMALL_MODEL,
+        "trainer.max_steps=2",
+        "run_test=false",
+        "trainer.precision=32-true",
+    ]
     train(compose_config(overrides, output_dir=tmp_path / "run"))
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
     path = export(ckpt, tmp_path / "model")
@@ -85,7 +93,10 @@ def test_foreign_and_broken_files_are_refused(tmp_path: Path) -> None:
         load_weights(tmp_path / "noconfig.ckpt")
     ckpt = save_checkpoint(tmp_path / "small.ckpt")
     config, _ = load_weights(ckpt)
-    save_file({"w": torch.zeros(2)}, str(tmp_path / "mismatch.safetensors"),
-              metadata={"format": "flowdeblur", "config": json.dumps(OmegaConf.to_container(config))})
+    save_file(
+        {"w": torch.zeros(2)},
+        str(tmp_path / "mismatch.safetensors"),
+        metadata={"format": "flowdeblur", "config": json.dumps(OmegaConf.to_container(config))},
+    )
     with pytest.raises(CheckpointError, match="weights do not fit its config.s network"):
         load_net(tmp_path / "mismatch.safetensors")

@@ -52,11 +52,15 @@ def best_score(out: Path) -> float:
     return float(states[0]["best_model_score"])
 
 
-def test_eval_on_the_recorded_checkpoint_reproduces_the_test_numbers(best_run: tuple[Path, dict, str],
-                                                                     tmp_path: Path) -> None:
+def test_eval_on_the_recorded_checkpoint_reproduces_the_test_numbers(
+    best_run: tuple[Path, dict, str], tmp_path: Path
+) -> None:
     out, results, _ = best_run
-    cfg = compose_config([f"ckpt_path={results['checkpoint/path']}", "lpips_metric=false",
-                          "trainer.precision=32-true"], config_name="eval", output_dir=tmp_path)
+    cfg = compose_config(
+        [f"ckpt_path={results['checkpoint/path']}", "lpips_metric=false", "trainer.precision=32-true"],
+        config_name="eval",
+        output_dir=tmp_path,
+    )
     evaluated = evaluate(cfg)
     for key in ("test/psnr", "test/ssim", "test/psnr_input", "test/psnr_moving"):
         assert evaluated[key] == results[key]
@@ -69,8 +73,13 @@ def test_the_printed_sync_command_finds_the_offline_run(best_run: tuple[Path, di
     assert Path(match.group(1)).parent == out / "wandb" and list(Path(match.group(1)).glob("run-*.wandb"))
     command = shlex.split(match.group(2))
     wandb = Path(sys.executable).with_name("wandb")
-    done = subprocess.run([str(wandb), *command[1:2], "--dry-run", *command[2:]], capture_output=True, text=True,
-                          timeout=120, env={"WANDB_MODE": "offline", "PATH": str(wandb.parent)})
+    done = subprocess.run(
+        [str(wandb), *command[1:2], "--dry-run", *command[2:]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"WANDB_MODE": "offline", "PATH": str(wandb.parent)},
+    )
     assert "Would sync 1 run" in done.stdout + done.stderr, done.stdout + done.stderr
 
 

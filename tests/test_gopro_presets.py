@@ -56,8 +56,10 @@ def test_published_decays() -> None:
 @pytest.fixture(scope="module")
 def gopro_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("GOPRO_Large")
-    for split, names in {"train": ["GOPR0372_07_00", "GOPR0374_11_00", "GOPR0378_13_00"],
-                         "test": ["GOPR0384_11_00"]}.items():
+    for split, names in {
+        "train": ["GOPR0372_07_00", "GOPR0374_11_00", "GOPR0378_13_00"],
+        "test": ["GOPR0384_11_00"],
+    }.items():
         for k, name in enumerate(names):
             write_pair(root / split / name / "blur", root / split / name / "sharp", 4, seed=k)
     return root
@@ -67,11 +69,24 @@ def gopro_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_presets_train_on_a_gopro_layout(preset: str, gopro_root: Path, tmp_path: Path) -> None:
     from flowdeblur.train import train
 
-    overrides = [f"experiment={preset}", f"data.root={gopro_root}", "logger=csv", "~callbacks.progress_bar",
-                 "lpips_metric=false", "trainer=cpu", "trainer.precision=32-true", "trainer.max_steps=3",
-                 "trainer.check_val_every_n_epoch=1", "data.batch_size=2", "data.num_workers=0",
-                 "data.train.crop=32", "data.val.crop=32", "~callbacks.panels",
-                 "model.deblurrer.channels=[8,8,16,16]", "model.flow.channels=[8,8,8]"]
+    overrides = [
+        f"experiment={preset}",
+        f"data.root={gopro_root}",
+        "logger=csv",
+        "~callbacks.progress_bar",
+        "lpips_metric=false",
+        "trainer=cpu",
+        "trainer.precision=32-true",
+        "trainer.max_steps=3",
+        "trainer.check_val_every_n_epoch=1",
+        "data.batch_size=2",
+        "data.num_workers=0",
+        "data.train.crop=32",
+        "data.val.crop=32",
+        "~callbacks.panels",
+        "model.deblurrer.channels=[8,8,16,16]",
+        "model.flow.channels=[8,8,8]",
+    ]
     results = train(compose_config(overrides, output_dir=tmp_path))
     assert results["status"] == "completed" and results["val_split"] == "val"
     assert results["checkpoint/step"] in (2, 3) and "test/psnr" in results

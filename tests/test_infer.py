@@ -27,8 +27,17 @@ def ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_video_to_video_keeps_count_size_fps_and_frames(tmp_path: Path, ckpt: Path) -> None:
     frames = frames_array(5, 36, 50)
     source = write_video(tmp_path / "in.mp4", frames, fps=12)
-    result = run_infer(tmp_path, ckpt, f"input={source}", f"output={tmp_path / 'out' / 'restored.mp4'}",
-                 "codec=libx264rgb", "crf=0", "tile=32", "tile_overlap=8", "preview=true")
+    result = run_infer(
+        tmp_path,
+        ckpt,
+        f"input={source}",
+        f"output={tmp_path / 'out' / 'restored.mp4'}",
+        "codec=libx264rgb",
+        "crf=0",
+        "tile=32",
+        "tile_overlap=8",
+        "preview=true",
+    )
     restored, fps = read_video(tmp_path / "out" / "restored.mp4")
     assert result["frames"] == 5 and fps == 12
     assert restored.shape == frames.shape
@@ -96,8 +105,9 @@ def test_existing_output_only_with_overwrite(tmp_path: Path, ckpt: Path) -> None
     assert sorted(os.listdir(tmp_path)) == ["clip", "out"]
 
 
-@pytest.mark.parametrize("case", ["unreadable video", "missing input", "missing checkpoint", "corrupt frame",
-                                  "bad suffix"])
+@pytest.mark.parametrize(
+    "case", ["unreadable video", "missing input", "missing checkpoint", "corrupt frame", "bad suffix"]
+)
 def test_bad_input_writes_nothing(tmp_path: Path, ckpt: Path, case: str) -> None:
     (tmp_path / "bad.mp4").write_bytes(b"not a video at all" * 8)
     write_frames(tmp_path / "clip", frames_array(4, 16, 16))

@@ -106,8 +106,14 @@ def test_frame_range_equals_the_same_frames_of_a_whole_run(tmp_path: Path, mixin
     whole = read_folder(tmp_path / "all")
     for start, count, names in [(3, 2, [3, 4]), (6, None, [6, 7, 8]), (0, 1, [0]), (4, 100, [4, 5, 6, 7, 8])]:
         out = tmp_path / f"part_{start}"
-        result = run_infer(tmp_path, mixing, f"input={tmp_path / 'clip'}", f"output={out}", f"start={start}",
-                     f"count={'null' if count is None else count}")
+        result = run_infer(
+            tmp_path,
+            mixing,
+            f"input={tmp_path / 'clip'}",
+            f"output={out}",
+            f"start={start}",
+            f"count={'null' if count is None else count}",
+        )
         assert sorted(os.listdir(out)) == [f"{i:05d}.png" for i in names]
         assert np.array_equal(read_folder(out), whole[names]) and result["frames"] == len(names)
         assert result["cuts"] == ([5] if start < 5 <= names[-1] else [])
@@ -116,22 +122,40 @@ def test_frame_range_equals_the_same_frames_of_a_whole_run(tmp_path: Path, mixin
 def test_frame_range_of_a_video(tmp_path: Path, identity: Path) -> None:
     frames = photo_clip(7, 32, 48)
     source = write_video(tmp_path / "in.mp4", frames)
-    run_infer(tmp_path, identity, f"input={source}", f"output={tmp_path / 'out.mkv'}", "start=2", "count=3",
-        "codec=libx264rgb", "crf=0")
+    run_infer(
+        tmp_path,
+        identity,
+        f"input={source}",
+        f"output={tmp_path / 'out.mkv'}",
+        "start=2",
+        "count=3",
+        "codec=libx264rgb",
+        "crf=0",
+    )
     assert np.array_equal(read_video(tmp_path / "out.mkv")[0], frames[2:5])
 
 
-@pytest.mark.parametrize(("start", "count", "message"), [
-    (9, "null", "start: frame 9 is beyond the end of .* \\(4 frames\\)"),
-    (-1, "null", "start: expected a frame number >= 0, got -1"),
-    (0, 0, "count: expected a number of frames >= 1 or null \\(all\\), got 0"),
-])
-def test_bad_frame_range_writes_nothing(tmp_path: Path, identity: Path, start: int, count: object,
-                                        message: str) -> None:
+@pytest.mark.parametrize(
+    ("start", "count", "message"),
+    [
+        (9, "null", "start: frame 9 is beyond the end of .* \\(4 frames\\)"),
+        (-1, "null", "start: expected a frame number >= 0, got -1"),
+        (0, 0, "count: expected a number of frames >= 1 or null \\(all\\), got 0"),
+    ],
+)
+def test_bad_frame_range_writes_nothing(
+    tmp_path: Path, identity: Path, start: int, count: object, message: str
+) -> None:
     write_frames(tmp_path / "clip", photo_clip(4, 16, 24))
     with pytest.raises(ValueError, match=message):
-        run_infer(tmp_path, identity, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'out'}", f"start={start}",
-            f"count={count}")
+        run_infer(
+            tmp_path,
+            identity,
+            f"input={tmp_path / 'clip'}",
+            f"output={tmp_path / 'out'}",
+            f"start={start}",
+            f"count={count}",
+        )
     assert sorted(os.listdir(tmp_path)) == ["clip"]
 
 
@@ -146,27 +170,36 @@ def test_rotated_phone_clip_comes_out_upright(tmp_path: Path, identity: Path) ->
     assert np.abs(restored - np.rot90(frames, -1, axes=(1, 2))).mean() > 20.0
 
 
-@pytest.mark.parametrize(("mask", "file_mode", "dir_mode"), [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700),
-                                                            (0o002, 0o664, 0o775)])
-def test_outputs_follow_the_umask(tmp_path: Path, identity: Path, mask: int, file_mode: int,
-                                  dir_mode: int) -> None:
+@pytest.mark.parametrize(
+    ("mask", "file_mode", "dir_mode"), [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700), (0o002, 0o664, 0o775)]
+)
+def test_outputs_follow_the_umask(tmp_path: Path, identity: Path, mask: int, file_mode: int, dir_mode: int) -> None:
     write_frames(tmp_path / "clip", photo_clip(2, 16, 24))
     old = os.umask(mask)
     try:
-        run_infer(tmp_path, identity, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'new' / 'out.mp4'}",
-            "preview=true")
+        run_infer(
+            tmp_path, identity, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'new' / 'out.mp4'}", "preview=true"
+        )
         run_infer(tmp_path, identity, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'frames'}")
     finally:
         os.umask(old)
-    modes = {path.relative_to(tmp_path).as_posix(): path.stat().st_mode & 0o777
-             for path in [*tmp_path.glob("new/**/*"), tmp_path / "new", *tmp_path.glob("frames/**/*"),
-                          tmp_path / "frames"]}
-    assert modes == {"new": dir_mode, "new/out.mp4": file_mode, "new/out_preview.mp4": file_mode,
-                     "frames": dir_mode, "frames/00000.png": file_mode, "frames/00001.png": file_mode}
+    modes = {
+        path.relative_to(tmp_path).as_posix(): path.stat().st_mode & 0o777
+        for path in [*tmp_path.glob("new/**/*"), tmp_path / "new", *tmp_path.glob("frames/**/*"), tmp_path / "frames"]
+    }
+    assert modes == {
+        "new": dir_mode,
+        "new/out.mp4": file_mode,
+        "new/out_preview.mp4": file_mode,
+        "frames": dir_mode,
+        "frames/00000.png": file_mode,
+        "frames/00001.png": file_mode,
+    }
 
 
-def test_plain_progress_lines_off_a_terminal(tmp_path: Path, identity: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_plain_progress_lines_off_a_terminal(
+    tmp_path: Path, identity: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write_frames(tmp_path / "clip", photo_clip(4, 16, 24))
     run_infer(tmp_path, identity, f"input={tmp_path / 'clip'}", f"output={tmp_path / 'out'}", "progress_every=0")
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("deblurring:")]
@@ -175,8 +208,14 @@ def test_plain_progress_lines_off_a_terminal(tmp_path: Path, identity: Path,
 
 
 def test_missing_options_are_one_line(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "flowdeblur.infer", "output=out.mp4"], capture_output=True,
-                          text=True, cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "flowdeblur.infer", "output=out.mp4"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=120,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "flowdeblur.infer: error: ValueError: missing mandatory options ckpt_path=..., input=... "
@@ -185,11 +224,14 @@ def test_missing_options_are_one_line(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize(("given", "named"), [
-    (["input=clip.mp4", "ckpt_path=model.safetensors"], "missing mandatory option output=... "),
-    (["input=clip.mp4", "output=out.mp4"], "missing mandatory option ckpt_path=... "),
-    ([], "missing mandatory options ckpt_path=..., input=..., output=... "),
-])
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        (["input=clip.mp4", "ckpt_path=model.safetensors"], "missing mandatory option output=... "),
+        (["input=clip.mp4", "output=out.mp4"], "missing mandatory option ckpt_path=... "),
+        ([], "missing mandatory options ckpt_path=..., input=..., output=... "),
+    ],
+)
 def test_every_missing_option_is_named(tmp_path: Path, given: list[str], named: str) -> None:
     with pytest.raises(ValueError, match=named.replace(".", "\\.")):
         infer(compose_config(given, config_name="infer", output_dir=tmp_path))

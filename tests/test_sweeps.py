@@ -28,8 +28,14 @@ def basic_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Finishe
     """The encoder ablation cut to one preset x 2 deblurrer inputs x 2 seeds, plus an invalid input whose jobs
     fail; basic launcher, offline W&B."""
     sweep = tmp_path_factory.mktemp("basic") / "sweep"
-    done = multirun(sweep, "+sweep=ablation_encoder", "experiment=tcsvt", "model.deblurrer.input=target,window,bogus",
-                    "seed=0,1", "logger=wandb")
+    done = multirun(
+        sweep,
+        "+sweep=ablation_encoder",
+        "experiment=tcsvt",
+        "model.deblurrer.input=target,window,bogus",
+        "seed=0,1",
+        "logger=wandb",
+    )
     return sweep, done
 
 
@@ -103,7 +109,11 @@ def test_joblib_sweep(tmp_path: Path) -> None:
     assert done.returncode == 0, done.output[-3000:]
     jobs = jobs_by_variant(tmp_path)
     assert {key: metrics["status"] for key, (_, metrics) in jobs.items()} == {
-        ("target", 0): "completed", ("target", 1): "completed", ("bogus", 0): "failed", ("bogus", 1): "failed"}
+        ("target", 0): "completed",
+        ("target", 1): "completed",
+        ("bogus", 0): "failed",
+        ("bogus", 1): "failed",
+    }
     report = build_report(tmp_path)
     assert [(v.count("completed"), v.count("failed")) for v in report.variants] == [(2, 0), (0, 2)]
     flow = [jobs["target", seed][1]["val/psnr"] for seed in (0, 1)]
@@ -135,12 +145,15 @@ def hydra_node(*overrides: str) -> DictConfig:
 def test_sweep_and_launcher_options_compose() -> None:
     params = hydra_node("+sweep=ablation_encoder").sweeper.params
     assert dict(params) == {
-        "experiment": "tcsvt,content_encoder,static_encoder,static_encoder_wide,no_warp_loss", "seed": "0,1,2"}
+        "experiment": "tcsvt,content_encoder,static_encoder,static_encoder_wide,no_warp_loss",
+        "seed": "0,1,2",
+    }
     assert hydra_node("+sweep=ablation_backbone").sweeper.params["model/flow"] == "pyramid,pwc,dis,zero"
     assert hydra_node().launcher._target_.endswith("BasicLauncher")
     joblib = hydra_node("launcher=joblib").launcher
     assert joblib._target_.endswith("JoblibLauncher") and joblib.n_jobs == 2
-    slurm = hydra_node("launcher=submitit_slurm", "hydra.launcher.gpus_per_node=4",
-                       "hydra.launcher.partition=gpu").launcher
+    slurm = hydra_node(
+        "launcher=submitit_slurm", "hydra.launcher.gpus_per_node=4", "hydra.launcher.partition=gpu"
+    ).launcher
     assert slurm._target_.endswith("SlurmLauncher") and slurm.partition == "gpu"
     assert slurm.tasks_per_node == 4 and slurm.timeout_min == 720

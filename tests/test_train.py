@@ -14,8 +14,14 @@ from flowdeblur.eval import evaluate
 from tests.helpers import TINY, tiny_train
 
 ROOT = Path(__file__).resolve().parents[1]
-SHORT = ["trainer.max_steps=60", "trainer.precision=32-true", "optim.optimizer.lr=1e-3",
-         "optim.scheduler.warmup_steps=5", "run_test=false", "~callbacks.panels"]
+SHORT = [
+    "trainer.max_steps=60",
+    "trainer.precision=32-true",
+    "optim.optimizer.lr=1e-3",
+    "optim.scheduler.warmup_steps=5",
+    "run_test=false",
+    "~callbacks.panels",
+]
 
 
 def test_fast_dev_run_through_the_command_line(tmp_path: Path) -> None:
@@ -44,8 +50,11 @@ def test_short_training_beats_the_blurry_input(trained: tuple[Path, dict]) -> No
 
 def test_eval_round_trip_reproduces_validation(trained: tuple[Path, dict], tmp_path: Path) -> None:
     out, results = trained
-    cfg = compose_config([f"ckpt_path={results['checkpoint/path']}", "split=val", "lpips_metric=false"],
-                         config_name="eval", output_dir=tmp_path)
+    cfg = compose_config(
+        [f"ckpt_path={results['checkpoint/path']}", "split=val", "lpips_metric=false"],
+        config_name="eval",
+        output_dir=tmp_path,
+    )
     evaluated = evaluate(cfg)
     for key in ("val/psnr", "val/ssim", "val/psnr_input"):
         assert evaluated[key] == pytest.approx(results[key], abs=1e-4)
@@ -53,12 +62,15 @@ def test_eval_round_trip_reproduces_validation(trained: tuple[Path, dict], tmp_p
     assert len(rows) == 1 + 4
 
 
-@pytest.mark.parametrize(("override", "option"), [
-    ("data.num_frames=1", "num_frames"),
-    ("data.target=5", "target"),
-    ("data.train.crop=8", "crop"),
-    ("data.blur_subframes=-1", "blur_subframes"),
-])
+@pytest.mark.parametrize(
+    ("override", "option"),
+    [
+        ("data.num_frames=1", "num_frames"),
+        ("data.target=5", "target"),
+        ("data.train.crop=8", "crop"),
+        ("data.blur_subframes=-1", "blur_subframes"),
+    ],
+)
 def test_invalid_values_fail_before_training(tmp_path: Path, override: str, option: str) -> None:
     with pytest.raises(ValueError, match=option):
         tiny_train(tmp_path, override, "trainer.max_steps=1")

@@ -33,8 +33,10 @@ from tests.sweeping import TINY_SWEEP
 def wandb_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """Two optimisation steps (one epoch) with the W&B logger, offline: panels at epoch 0 and at the end."""
     out = tmp_path_factory.mktemp("wandb_run")
-    cfg = compose_config([*TINY_SWEEP, "logger=wandb", "trainer.max_steps=2", "data.train.length=4",
-                          "callbacks.panels.num_clips=2"], output_dir=out)
+    cfg = compose_config(
+        [*TINY_SWEEP, "logger=wandb", "trainer.max_steps=2", "data.train.length=4", "callbacks.panels.num_clips=2"],
+        output_dir=out,
+    )
     return out, train(cfg)
 
 
@@ -61,7 +63,9 @@ def test_panels_are_logged_as_images_and_pngs(wandb_run: tuple[Path, dict]) -> N
     image = matplotlib.image.imread(images[0])
     assert image.shape[1] > 6 * image.shape[0] / 2  # 8 tiles side by side: blurry ... weights L1-L3
     assert sorted(p.name for p in (out / "panels").glob("*.png"))[:2] == [
-        "epoch000_step000002_clip0.png", "epoch000_step000002_clip3.png"]
+        "epoch000_step000002_clip0.png",
+        "epoch000_step000002_clip3.png",
+    ]
 
 
 def fake_output(per_pixel: bool) -> tuple[dict, NetOutput]:

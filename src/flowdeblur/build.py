@@ -45,8 +45,10 @@ def build_datamodule(cfg: DictConfig) -> DataModule:
     """The DataModule from the ``data`` config node; split factories are built lazily."""
     data = cfg.data
     return DataModule(
-        **{split: instantiate(data[split], _partial_=True) if data.get(split) else None
-           for split in ("train", "val", "test")},
+        **{
+            split: instantiate(data[split], _partial_=True) if data.get(split) else None
+            for split in ("train", "val", "test")
+        },
         batch_size=data.batch_size,
         eval_batch_size=data.get("eval_batch_size"),
         num_workers=data.num_workers,

@@ -39,8 +39,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def load_checkpoint(self, path: Any, map_location: Any | None = None, weights_only: bool | None = None
-                        ) -> dict[str, Any]:
+    def load_checkpoint(
+        self, path: Any, map_location: Any | None = None, weights_only: bool | None = None
+    ) -> dict[str, Any]:
         """The file's content on the CPU (Lightning moves states to the device); raises CheckpointError naming the file.
 
         Not only training checkpoints: DDP launchers also pass weights between processes through this.

@@ -45,8 +45,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     datamodule = build_datamodule(config)
     dataset = datamodule.dataset(cfg.split)
     if not getattr(dataset, "has_sharp", True):
-        raise ValueError(f"data: the '{cfg.split}' split has no sharp frames to score against; restore such "
-                         "footage with `python -m flowdeblur.infer input=... output=... ckpt_path=...`")
+        raise ValueError(
+            f"data: the '{cfg.split}' split has no sharp frames to score against; restore such "
+            "footage with `python -m flowdeblur.infer input=... output=... ckpt_path=...`"
+        )
     loader = datamodule.eval_loader(cfg.split)
     trainer: pl.Trainer = instantiate(cfg.trainer, logger=False, callbacks=[], enable_checkpointing=False)
     tested = trainer.test(module, loader, verbose=False)[0]

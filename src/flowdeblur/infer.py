@@ -63,8 +63,9 @@ def infer(cfg: DictConfig) -> dict[str, str | int | list[int]]:
         tiled = TiledNet(net, cfg.tile, cfg.tile_overlap, cfg.get("max_memory_mb"))
         restore = window_restorer(tiled, target, device, cfg.precision)
         fps = Fraction(cfg.fps) if cfg.fps else (reader.fps or FOLDER_FPS)
-        windows = sliding_windows(reader, num_frames, target, cfg.edge, cuts, start - skip,
-                                  None if count is None else start - skip + count)
+        windows = sliding_windows(
+            reader, num_frames, target, cfg.edge, cuts, start - skip, None if count is None else start - skip + count
+        )
         total = None if reader.count is None else reader.count - (start - skip)
         total = count if total is None else min(total, count or total)
         sinks: list[Sink] = []
@@ -85,10 +86,17 @@ def infer(cfg: DictConfig) -> dict[str, str | int | list[int]]:
     finally:
         reader.close()
     shots = [] if cuts is None else [skip + i for i in cuts.cuts if start < skip + i < start + written_frames]
-    Console().print(f"[bold]restored[/bold] {written_frames} frames of {source} (frames {start}-"
-                    f"{start + written_frames - 1}, {len(shots)} shot cuts) -> {', '.join(written)}")
-    return {"output": written[0], "preview": written[1] if preview else "", "frames": written_frames,
-            "fps": str(fps), "cuts": shots}
+    Console().print(
+        f"[bold]restored[/bold] {written_frames} frames of {source} (frames {start}-"
+        f"{start + written_frames - 1}, {len(shots)} shot cuts) -> {', '.join(written)}"
+    )
+    return {
+        "output": written[0],
+        "preview": written[1] if preview else "",
+        "frames": written_frames,
+        "fps": str(fps),
+        "cuts": shots,
+    }
 
 
 def check_options(cfg: DictConfig) -> None:
@@ -110,9 +118,7 @@ def frame_range(start: object, count: object) -> tuple[int, int | None]:
     return start, count
 
 
-def window_restorer(
-    net: TiledNet, target: int, device: torch.device, precision: str
-) -> Callable[[Tensor], Tensor]:
+def window_restorer(net: TiledNet, target: int, device: torch.device, precision: str) -> Callable[[Tensor], Tensor]:
     """A function: window (T, 3, H, W) -> restored target frame (3, H, W), float32 on the CPU."""
 
     @torch.no_grad()
@@ -124,8 +130,12 @@ def window_restorer(
 
 
 def restore_stream(
-    names: list[str] | None, windows: Iterable[tuple[int, Tensor]], restore: Callable[[Tensor], Tensor],
-    target: int, sinks: list[Sink], progress: FrameProgress,
+    names: list[str] | None,
+    windows: Iterable[tuple[int, Tensor]],
+    restore: Callable[[Tensor], Tensor],
+    target: int,
+    sinks: list[Sink],
+    progress: FrameProgress,
 ) -> int:
     """Restore every window into every sink (the preview sink gets input | output); frame ``i`` of the reader is
     named ``names[i]``. Returns the number of frames written."""

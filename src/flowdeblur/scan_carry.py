@@ -76,16 +76,19 @@ class ScanCarry:
         self.strip, self.calls, self.record_at = (k, len(strips), strips[k]), 0, -1
         return run(strips[k])
 
-    def _report(self, run: Callable[[Strip], Any], strips: list[Strip], k: int, layer: int
-                ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def _report(
+        self, run: Callable[[Strip], Any], strips: list[Strip], k: int, layer: int
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         self.strip, self.calls, self.record_at, self.report = (k, len(strips), strips[k]), 0, layer, None
         try:
             run(strips[k])
         except _Recorded:
             pass
         if self.report is None:
-            raise RuntimeError(f"tiling: spatial RNN call {layer} did not run; expected each of the network's "
-                               f"{len(self.layers)} spatial RNN layers to run once per forward")
+            raise RuntimeError(
+                f"tiling: spatial RNN call {layer} did not run; expected each of the network's "
+                f"{len(self.layers)} spatial RNN layers to run once per forward"
+            )
         return self.report
 
     def _take_gates(self, module: nn.Module, args: tuple[Tensor, Tensor]) -> None:
@@ -102,16 +105,20 @@ class ScanCarry:
         scale = padded // rows
         a = (strip.start - strip.top) // scale
         b = rows if k == count - 1 else (strip.stop - strip.top) // scale
-        down, up = scans[:, DOWN * c:(DOWN + 1) * c], scans[:, UP * c:(UP + 1) * c]
-        g_down = gates[:, DOWN * c:(DOWN + 1) * c, a:b].float()
-        g_up = gates[:, UP * c:(UP + 1) * c, a:b].float()
+        down, up = scans[:, DOWN * c : (DOWN + 1) * c], scans[:, UP * c : (UP + 1) * c]
+        g_down = gates[:, DOWN * c : (DOWN + 1) * c, a:b].float()
+        g_up = gates[:, UP * c : (UP + 1) * c, a:b].float()
         p_down = g_down.cumprod(dim=-2)
         p_up = g_up.flip(-2).cumprod(dim=-2).flip(-2)
         before = down[..., a - 1, :].float() if a > 0 else torch.zeros_like(p_down[..., 0, :])
         after = up[..., b, :].float() if b < rows else torch.zeros_like(p_up[..., 0, :])
         if call == self.record_at:
-            self.report = (down[..., b - 1, :].float() - p_down[..., -1, :] * before, p_down[..., -1, :],
-                           up[..., a, :].float() - p_up[..., 0, :] * after, p_up[..., 0, :])
+            self.report = (
+                down[..., b - 1, :].float() - p_down[..., -1, :] * before,
+                p_down[..., -1, :],
+                up[..., a, :].float() - p_up[..., 0, :] * after,
+                p_up[..., 0, :],
+            )
             raise _Recorded
         if call >= len(self.states):
             return (scans,)
@@ -119,8 +126,8 @@ class ScanCarry:
         scans = scans.clone()
         if s_down is not None:
             fixed = down[..., a:b, :].float() + p_down * (s_down - before)[..., None, :]
-            scans[:, DOWN * c:(DOWN + 1) * c, a:b] = fixed.to(scans.dtype)
+            scans[:, DOWN * c : (DOWN + 1) * c, a:b] = fixed.to(scans.dtype)
         if s_up is not None:
             fixed = up[..., a:b, :].float() + p_up * (s_up - after)[..., None, :]
-            scans[:, UP * c:(UP + 1) * c, a:b] = fixed.to(scans.dtype)
+            scans[:, UP * c : (UP + 1) * c, a:b] = fixed.to(scans.dtype)
         return (scans,)

@@ -43,8 +43,9 @@ class TiledNet(nn.Module):
         max_memory_mb: activation memory budget in MiB; None: from the device (module docstring).
     """
 
-    def __init__(self, net: FlowDeblurNet, tile: int | None = None, overlap: int = 64,
-                 max_memory_mb: float | None = None) -> None:
+    def __init__(
+        self, net: FlowDeblurNet, tile: int | None = None, overlap: int = 64, max_memory_mb: float | None = None
+    ) -> None:
         super().__init__()
         if tile is not None and (not isinstance(tile, int) or tile < 0):
             raise ValueError(f"tile: expected null or the rows per strip (an int >= 0), got {tile!r}")
@@ -74,11 +75,11 @@ class TiledNet(nn.Module):
         strips = plan_strips(frames.shape[-2], rows, self.overlap, self.stride)
 
         def run(strip: Strip) -> Tensor:
-            return self.net(frames[..., strip.top:strip.bottom, :], target).restored
+            return self.net(frames[..., strip.top : strip.bottom, :], target).restored
 
         with ScanCarry(self.net, self.stride) as scans:
             scans.solve(run, strips)
-            parts = [scans.run(run, strips, k)[..., s.start - s.top:s.stop - s.top, :] for k, s in enumerate(strips)]
+            parts = [scans.run(run, strips, k)[..., s.start - s.top : s.stop - s.top, :] for k, s in enumerate(strips)]
         return NetOutput(restored=torch.cat(parts, dim=-2), motion=MotionFeatures(features={}, flows={}), weights={})
 
     def strip_rows(self, frames: Tensor) -> int | None:
@@ -95,8 +96,10 @@ class TiledNet(nn.Module):
         rows -= rows % stride
         if rows < stride:
             need = per_row * (stride + 2 * context) / MB
-            raise ValueError(f"max_memory_mb: {budget / MB:.0f} MiB cannot hold a strip of {w}-pixel-wide frames "
-                             f"(at least {need:.0f} MiB with tile_overlap={self.overlap}); raise max_memory_mb")
+            raise ValueError(
+                f"max_memory_mb: {budget / MB:.0f} MiB cannot hold a strip of {w}-pixel-wide frames "
+                f"(at least {need:.0f} MiB with tile_overlap={self.overlap}); raise max_memory_mb"
+            )
         return rows
 
     def bytes_per_pixel(self, num_frames: int) -> float:
@@ -118,8 +121,9 @@ def measure_bytes_per_pixel(net: nn.Module, num_frames: int) -> float:
     with tracker:
         net(frames, num_frames // 2)
     peak = tracker.get_tracker_snapshot("peak")
-    activations = sum(sum(v for k, v in stats.items() if getattr(k, "name", "") in ("ACT", "TEMP"))
-                      for stats in peak.values())
+    activations = sum(
+        sum(v for k, v in stats.items() if getattr(k, "name", "") in ("ACT", "TEMP")) for stats in peak.values()
+    )
     return activations / (h * w)
 
 

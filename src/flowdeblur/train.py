@@ -67,20 +67,25 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if trainer.is_global_zero:
         write_json_atomic(out_dir / "metrics.json", results)
         log_summary(trainer.loggers, results)
-        print_summary(results, ("val", "test"), {
-            "run dir": out_dir,
-            "checkpoint": results.get("checkpoint/path", "(none)"),
-            "config": out_dir / ".hydra" / "config.yaml",
-            "metrics": out_dir / "metrics.json",
-            **({"W&B run": where} if (where := wandb_location(trainer.loggers)) else {}),
-        })
+        print_summary(
+            results,
+            ("val", "test"),
+            {
+                "run dir": out_dir,
+                "checkpoint": results.get("checkpoint/path", "(none)"),
+                "config": out_dir / ".hydra" / "config.yaml",
+                "metrics": out_dir / "metrics.json",
+                **({"W&B run": where} if (where := wandb_location(trainer.loggers)) else {}),
+            },
+        )
     finish_wandb_run()
     teardown_process_group()
     return results
 
 
-def final_evaluation(trainer: pl.Trainer, module: pl.LightningModule, datamodule: pl.LightningDataModule,
-                     cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+def final_evaluation(
+    trainer: pl.Trainer, module: pl.LightningModule, datamodule: pl.LightningDataModule, cfg: DictConfig, out_dir: Path
+) -> dict[str, Any]:
     """Validate (and with ``run_test``, test) the checkpoint chosen by ``test_ckpt``; its path and step included."""
     chosen = chosen_checkpoint(trainer, cfg.get("test_ckpt", "best"), out_dir)
     results = load_chosen(module, trainer, chosen)

@@ -38,7 +38,7 @@ def load_weights(path: str | Path) -> tuple[DictConfig, dict[str, Tensor]]:
         return _load_export(path)
     ckpt = load_checkpoint(path)
     config = checkpoint_config(ckpt, path)
-    state = {k[len(NET_PREFIX):]: v for k, v in ckpt["state_dict"].items() if k.startswith(NET_PREFIX)}
+    state = {k[len(NET_PREFIX) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(NET_PREFIX)}
     if not state:
         raise CheckpointError(f"ckpt_path: '{path}' has no '{NET_PREFIX}*' weights: not a flowdeblur ckpt")
     return config, state

@@ -39,10 +39,18 @@ def gopro_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # ---- windows -----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("center", "edge", "expected"), [
-    (0, "reflect", [2, 1, 0, 1, 2]), (1, "reflect", [1, 0, 1, 2, 3]), (5, "reflect", [3, 4, 5, 4, 3]),
-    (0, "replicate", [0, 0, 0, 1, 2]), (5, "replicate", [3, 4, 5, 5, 5]), (3, "reflect", [1, 2, 3, 4, 5]),
-])
+
+@pytest.mark.parametrize(
+    ("center", "edge", "expected"),
+    [
+        (0, "reflect", [2, 1, 0, 1, 2]),
+        (1, "reflect", [1, 0, 1, 2, 3]),
+        (5, "reflect", [3, 4, 5, 4, 3]),
+        (0, "replicate", [0, 0, 0, 1, 2]),
+        (5, "replicate", [3, 4, 5, 5, 5]),
+        (3, "reflect", [1, 2, 3, 4, 5]),
+    ],
+)
 def test_window_indices_at_sequence_ends(center: int, edge: str, expected: list[int]) -> None:
     assert window_indices(center, 6, 5, 2, edge) == expected
 
@@ -57,6 +65,7 @@ def test_window_indices_reverse_target_first_and_tiny_sequences() -> None:
 
 
 # ---- discovery in every layout -----------------------------------------------------------------------------
+
 
 def test_gopro_discovery_counts_and_pairing(gopro_root: Path) -> None:
     train = layouts.gopro(gopro_root, "trainval")
@@ -88,8 +97,9 @@ def test_dvd_standard_split(tmp_path: Path) -> None:
 def test_reds_reds4_is_the_test_set_and_left_out_of_train(tmp_path: Path) -> None:
     for part, clips in {"train": ["000", "001", "011", "015", "020", "021"], "val": ["000", "005"]}.items():
         for k, clip in enumerate(clips):
-            write_pair(tmp_path / f"{part}_blur" / clip, tmp_path / f"{part}_sharp" / clip, 2, seed=k,
-                       height=16, width=16)
+            write_pair(
+                tmp_path / f"{part}_blur" / clip, tmp_path / f"{part}_sharp" / clip, 2, seed=k, height=16, width=16
+            )
     assert [s.name for s in layouts.reds(tmp_path, "train")] == ["001", "021"]
     assert [s.name for s in layouts.reds(tmp_path, "reds4")] == list(layouts.REDS4)
     val = layouts.reds(tmp_path, "val")
@@ -129,6 +139,7 @@ def test_natural_frame_order(tmp_path: Path) -> None:
 
 # ---- samples -----------------------------------------------------------------------------------------------
 
+
 def test_samples_cover_every_frame_with_edge_windows(gopro_root: Path) -> None:
     data = GoPro(gopro_root, "trainval", num_frames=3)
     assert len(data) == 9
@@ -139,7 +150,13 @@ def test_samples_cover_every_frame_with_edge_windows(gopro_root: Path) -> None:
     assert np.array_equal(as_uint8(last["blurry"]), np.stack([files[3], files[4], files[3]]))
     assert np.array_equal(as_uint8(first["sharp"][1]), iio.imread(seq.sharp[0]))
     assert {k: first[k] for k in ("target", "index", "clip", "frame", "sequence_length", "sequence")} == {
-        "target": 1, "index": 0, "clip": 0, "frame": 0, "sequence_length": 5, "sequence": "GOPR0372_07_00"}
+        "target": 1,
+        "index": 0,
+        "clip": 0,
+        "frame": 0,
+        "sequence_length": 5,
+        "sequence": "GOPR0372_07_00",
+    }
     assert (data[5]["clip"], data[5]["frame"], data[5]["index"]) == (1, 0, 5)
     replicate = GoPro(gopro_root, "trainval", num_frames=3, edge="replicate")[0]
     assert np.array_equal(as_uint8(replicate["blurry"]), np.stack([files[0], files[0], files[1]]))
@@ -165,9 +182,12 @@ def flips_matching(crop: np.ndarray, frame: np.ndarray) -> set[tuple[bool, bool]
     found = set()
     for fy in (False, True):
         for fx in (False, True):
-            img = frame[::-1 if fy else 1, ::-1 if fx else 1]
-            if any(np.array_equal(img[y:y + h, x:x + w], crop)
-                   for y in range(img.shape[0] - h + 1) for x in range(img.shape[1] - w + 1)):
+            img = frame[:: -1 if fy else 1, :: -1 if fx else 1]
+            if any(
+                np.array_equal(img[y : y + h, x : x + w], crop)
+                for y in range(img.shape[0] - h + 1)
+                for x in range(img.shape[1] - w + 1)
+            ):
                 found.add((fy, fx))
     return found
 
@@ -197,8 +217,16 @@ def test_augmentation_is_shared_by_all_frames(tmp_path: Path) -> None:
 
 
 def test_datamodule_batches_from_config(gopro_root: Path) -> None:
-    cfg = compose_config(["data=gopro", f"data.root={gopro_root}", "data.num_workers=0", "data.batch_size=2",
-                          "data.train.crop=16", "data.val.crop=16"])
+    cfg = compose_config(
+        [
+            "data=gopro",
+            f"data.root={gopro_root}",
+            "data.num_workers=0",
+            "data.batch_size=2",
+            "data.train.crop=16",
+            "data.val.crop=16",
+        ]
+    )
     dm = build_datamodule(cfg)
     batch = next(iter(dm.train_dataloader()))
     assert batch["blurry"].shape == (2, 3, 3, 16, 16) and batch["sharp"].shape == (2, 3, 3, 16, 16)
@@ -209,6 +237,7 @@ def test_datamodule_batches_from_config(gopro_root: Path) -> None:
 
 
 # ---- bad input ---------------------------------------------------------------------------------------------
+
 
 def test_missing_root_empty_sequence_and_count_mismatch(tmp_path: Path) -> None:
     with pytest.raises(FrameError, match=f"{tmp_path / 'nowhere' / 'train'}: folder not found"):

@@ -54,8 +54,11 @@ def split_files(root: Path, layout: str, *overrides: str) -> dict[str, set[Path]
     LAYOUTS[layout](root)
     cfg = compose_config([f"data={layout}", f"data.root={root}", "data.num_workers=0", *overrides])
     dm = build_datamodule(cfg)
-    return {split: {path for seq in dm.dataset(split).dataset.sequences for path in seq.blurry}
-            for split in ("train", "val", "test") if cfg.data.get(split)}
+    return {
+        split: {path for seq in dm.dataset(split).dataset.sequences for path in seq.blurry}
+        for split in ("train", "val", "test")
+        if cfg.data.get(split)
+    }
 
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
@@ -81,8 +84,10 @@ def test_validating_on_test_is_explicit_and_warned(tmp_path: Path, layout: str) 
         assert check_validation_split(cfg.data) == "test"
 
 
-@pytest.mark.parametrize(("count", "positions"), [(22, [3, 11, 18]), (61, [3, 9, 15, 21, 27, 33, 39, 45, 51, 57]),
-                                                  (2, [1]), (7, [3]), (12, [3, 9])])
+@pytest.mark.parametrize(
+    ("count", "positions"),
+    [(22, [3, 11, 18]), (61, [3, 9, 15, 21, 27, 33, 39, 45, 51, 57]), (2, [1]), (7, [3]), (12, [3, 9])],
+)
 def test_held_out_positions_are_fixed_and_spread(count: int, positions: list[int]) -> None:
     assert layouts.holdout_positions(count, 6) == positions
 

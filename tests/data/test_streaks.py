@@ -14,10 +14,12 @@ def render_steps(clips: SyntheticBlurClips, index: int) -> torch.Tensor:
     scene, m = clips.clip_scene(clips.rng(index))
     _, coverage = render_subframes(scene, clips.size, m)
     t = clips.target
-    return torch.cat([
-        ground_truth_flow(scene, coverage[t], clips.size, s, [s + 1]).norm(dim=1).flatten()
-        for s in range(t * m, (t + 1) * m - 1)
-    ])
+    return torch.cat(
+        [
+            ground_truth_flow(scene, coverage[t], clips.size, s, [s + 1]).norm(dim=1).flatten()
+            for s in range(t * m, (t + 1) * m - 1)
+        ]
+    )
 
 
 def test_render_steps_are_at_most_one_pixel_at_the_99th_percentile() -> None:

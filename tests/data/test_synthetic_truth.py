@@ -39,8 +39,7 @@ def test_flow_warps_background_onto_target() -> None:
 
 
 def test_flow_warps_objects_onto_target() -> None:
-    dataset = SyntheticBlurClips("val", length=4, crop=96, max_objects=1, max_speed=1.5,
-                                 camera_motion_prob=0.0)
+    dataset = SyntheticBlurClips("val", length=4, crop=96, max_objects=1, max_speed=1.5, camera_motion_prob=0.0)
     for i in range(4):
         item = dataset[i]
         on_object = (item["flow"].norm(dim=1) > 0.01).any(0, keepdim=True).float()
@@ -76,8 +75,9 @@ def test_moving_camera_moves_everything() -> None:
 
 def test_mask_threshold_is_in_pixels() -> None:
     loose = SyntheticBlurClips("val", length=1, crop=64, camera_motion_prob=1.0, max_objects=0)[0]
-    strict = SyntheticBlurClips("val", length=1, crop=64, camera_motion_prob=1.0, max_objects=0,
-                                motion_threshold=1000.0)[0]
+    strict = SyntheticBlurClips(
+        "val", length=1, crop=64, camera_motion_prob=1.0, max_objects=0, motion_threshold=1000.0
+    )[0]
     assert loose["mask"].mean() > 0.9 and strict["mask"].sum() == 0
 
 

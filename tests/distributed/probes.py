@@ -15,9 +15,7 @@ class FailOnRank(pl.Callback):
     def __init__(self, rank: int, step: int = 0) -> None:
         self.rank, self.step = rank, step
 
-    def on_train_batch_start(
-        self, trainer: pl.Trainer, module: pl.LightningModule, batch: Any, batch_idx: int
-    ) -> None:
+    def on_train_batch_start(self, trainer: pl.Trainer, module: pl.LightningModule, batch: Any, batch_idx: int) -> None:
         if trainer.global_rank == self.rank and trainer.global_step >= self.step:
             raise RuntimeError(f"injected failure on rank {self.rank} at step {trainer.global_step}")
 
@@ -29,9 +27,7 @@ class RecordIndices(pl.Callback):
         self.out_dir = Path(out_dir)
         self.seen: dict[int, list[int]] = {}
 
-    def on_train_batch_start(
-        self, trainer: pl.Trainer, module: pl.LightningModule, batch: Any, batch_idx: int
-    ) -> None:
+    def on_train_batch_start(self, trainer: pl.Trainer, module: pl.LightningModule, batch: Any, batch_idx: int) -> None:
         self.seen.setdefault(trainer.current_epoch, []).extend(int(i) for i in batch["index"])
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

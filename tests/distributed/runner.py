@@ -39,17 +39,29 @@ class Finished:
     output: str
 
 
-def run_entry(module: str, overrides: list[str], timeout: float, env: dict[str, str] | None = None
-              ) -> Finished:
+def run_entry(module: str, overrides: list[str], timeout: float, env: dict[str, str] | None = None) -> Finished:
     """``python -m <module> <overrides>`` from the repository root, in its own process group.
 
     On timeout the whole group (fork-started ranks too) is killed and ``TimeoutError`` is raised.
     """
-    environ = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "offline", "WANDB_SILENT": "true",
-               "HYDRA_FULL_ERROR": "1", **(env or {})}
+    environ = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "WANDB_MODE": "offline",
+        "WANDB_SILENT": "true",
+        "HYDRA_FULL_ERROR": "1",
+        **(env or {}),
+    }
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", module, *overrides], cwd=REPO, env=environ, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module, *overrides],
+        cwd=REPO,
+        env=environ,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         output, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as err:

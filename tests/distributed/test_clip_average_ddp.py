@@ -41,8 +41,11 @@ def _evaluate(index: torch.Tensor) -> dict[str, object]:
     clip_average.update(VALUES[index], CLIPS[index], index)
     batch, out = _frames(index)
     stage.update(batch, 0, out)
-    return {"clip_average": clip_average.compute().item(), "psnr": stage.compute()["psnr"].item(),
-            "psnr_per_clip": stage.per_clip()["psnr"]}
+    return {
+        "clip_average": clip_average.compute().item(),
+        "psnr": stage.compute()["psnr"].item(),
+        "psnr_per_clip": stage.per_clip()["psnr"],
+    }
 
 
 def _rank(rank: int, port: int, out_dir: str) -> None:

@@ -24,12 +24,22 @@ def ddp_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     where forked ranks that run several threads would hang.
     """
     root = tmp_path_factory.mktemp("ddp_fit")
-    run = run_entry("flowdeblur.train", [
-        *TINY_RUN, "logger=[csv,wandb]", "trainer=ddp_cpu", "trainer.max_steps=4",
-        f"data.train.length={TRAIN_LENGTH}", "data.val.length=5", f"hydra.run.dir={root / 'run'}",
-        "+callbacks.indices._target_=tests.distributed.probes.RecordIndices",
-        f"+callbacks.indices.out_dir={root / 'indices'}",
-    ], timeout=150, env={"OMP_NUM_THREADS": "2"})
+    run = run_entry(
+        "flowdeblur.train",
+        [
+            *TINY_RUN,
+            "logger=[csv,wandb]",
+            "trainer=ddp_cpu",
+            "trainer.max_steps=4",
+            f"data.train.length={TRAIN_LENGTH}",
+            "data.val.length=5",
+            f"hydra.run.dir={root / 'run'}",
+            "+callbacks.indices._target_=tests.distributed.probes.RecordIndices",
+            f"+callbacks.indices.out_dir={root / 'indices'}",
+        ],
+        timeout=150,
+        env={"OMP_NUM_THREADS": "2"},
+    )
     assert run.returncode == 0, run.output[-4000:]
     return root
 
@@ -71,10 +81,16 @@ def test_ranks_see_disjoint_samples_reshuffled_every_epoch(ddp_run: Path) -> Non
 
 
 def test_distributed_validation_equals_single_process_eval(ddp_run: Path) -> None:
-    run = run_entry("flowdeblur.eval", [
-        f"ckpt_path={ddp_run / 'run' / 'checkpoints' / 'last.ckpt'}", "split=val", "lpips_metric=false",
-        f"hydra.run.dir={ddp_run / 'eval'}",
-    ], timeout=90)
+    run = run_entry(
+        "flowdeblur.eval",
+        [
+            f"ckpt_path={ddp_run / 'run' / 'checkpoints' / 'last.ckpt'}",
+            "split=val",
+            "lpips_metric=false",
+            f"hydra.run.dir={ddp_run / 'eval'}",
+        ],
+        timeout=90,
+    )
     assert run.returncode == 0, run.output[-4000:]
     distributed, single = read_metrics(ddp_run / "run"), read_metrics(ddp_run / "eval")
     names = sorted(k for k in single if k.startswith("val/") and single[k] is not None)

@@ -19,11 +19,20 @@ def evaluate_val(ckpt: Path, out_dir: Path) -> float:
 
 @pytest.mark.slow
 def test_validation_and_checkpoint_use_the_averaged_weights(tmp_path: Path) -> None:
-    run = run_entry("flowdeblur.train", [
-        *TINY_RUN, "trainer=ddp_cpu", "trainer.max_steps=4", "callbacks=[default,ema]",
-        "callbacks.ema.decay=0.5", "optim.optimizer.lr=0.01", "optim.scheduler.warmup_steps=1",
-        f"hydra.run.dir={tmp_path / 'run'}",
-    ], timeout=150)
+    run = run_entry(
+        "flowdeblur.train",
+        [
+            *TINY_RUN,
+            "trainer=ddp_cpu",
+            "trainer.max_steps=4",
+            "callbacks=[default,ema]",
+            "callbacks.ema.decay=0.5",
+            "optim.optimizer.lr=0.01",
+            "optim.scheduler.warmup_steps=1",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ],
+        timeout=150,
+    )
     assert run.returncode == 0, run.output[-4000:]
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"
     ckpt = torch.load(last, map_location="cpu", weights_only=True)

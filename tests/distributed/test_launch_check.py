@@ -12,12 +12,26 @@ from tests.distributed.runner import TINY_RUN
 from tests.helpers import CONF_DIR, compose_config
 
 CPU_DDP = ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "trainer.precision=32-true"]
-SLURM_TASK = {"SLURM_NTASKS": "2", "SLURM_NTASKS_PER_NODE": "2", "SLURM_JOB_NAME": "train",
-              "SLURM_JOB_ID": "7", "SLURM_NODELIST": "node1", "SLURM_PROCID": "0", "SLURM_LOCALID": "0",
-              "SLURM_NODEID": "0"}
-TORCHRUN_RANK = {"TORCHELASTIC_RUN_ID": "run", "RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "2",
-                 "GROUP_RANK": "0", "LOCAL_WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1",
-                 "MASTER_PORT": "29500"}
+SLURM_TASK = {
+    "SLURM_NTASKS": "2",
+    "SLURM_NTASKS_PER_NODE": "2",
+    "SLURM_JOB_NAME": "train",
+    "SLURM_JOB_ID": "7",
+    "SLURM_NODELIST": "node1",
+    "SLURM_PROCID": "0",
+    "SLURM_LOCALID": "0",
+    "SLURM_NODEID": "0",
+}
+TORCHRUN_RANK = {
+    "TORCHELASTIC_RUN_ID": "run",
+    "RANK": "0",
+    "LOCAL_RANK": "0",
+    "WORLD_SIZE": "2",
+    "GROUP_RANK": "0",
+    "LOCAL_WORLD_SIZE": "2",
+    "MASTER_ADDR": "127.0.0.1",
+    "MASTER_PORT": "29500",
+}
 
 
 def trainer_cfg(*overrides: str) -> DictConfig:

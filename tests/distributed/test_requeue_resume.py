@@ -53,13 +53,16 @@ def test_explicit_checkpoint_wins(run_dir: Path, monkeypatch: pytest.MonkeyPatch
 
 @pytest.mark.slow
 def test_requeued_training_continues_from_last_checkpoint(tmp_path: Path) -> None:
-    first = run_entry("flowdeblur.train", [*TINY_RUN, "trainer.max_steps=2", f"hydra.run.dir={tmp_path}"],
-                      timeout=120)
+    first = run_entry("flowdeblur.train", [*TINY_RUN, "trainer.max_steps=2", f"hydra.run.dir={tmp_path}"], timeout=120)
     assert first.returncode == 0, first.output[-4000:]
     last = tmp_path / "checkpoints" / "last.ckpt"
     assert torch.load(last, map_location="cpu", weights_only=True)["global_step"] == 2
-    requeued = run_entry("flowdeblur.train", [*TINY_RUN, "trainer.max_steps=4", f"hydra.run.dir={tmp_path}"],
-                         timeout=120, env={"SLURM_RESTART_COUNT": "1"})
+    requeued = run_entry(
+        "flowdeblur.train",
+        [*TINY_RUN, "trainer.max_steps=4", f"hydra.run.dir={tmp_path}"],
+        timeout=120,
+        env={"SLURM_RESTART_COUNT": "1"},
+    )
     assert requeued.returncode == 0, requeued.output[-4000:]
     assert f"Restoring states from the checkpoint path at {last}" in requeued.output
     assert torch.load(last, map_location="cpu", weights_only=True)["global_step"] == 4

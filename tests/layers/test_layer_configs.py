@@ -15,8 +15,12 @@ from flowdeblur.config import CONF_DIR
 CONF = CONF_DIR / "model"
 PAIRS = {"spatial_rnn": "rnn_gates", "filter_adaptive_conv": "filters", "dynamic_conv": "kernels"}
 CLASSES = {
-    "spatial_rnn": "SpatialRNN", "filter_adaptive_conv": "FilterAdaptiveConv", "dynamic_conv": "DynamicConv",
-    "rnn_gates": "RNNGatesHead", "filters": "FiltersHead", "kernels": "KernelsHead",
+    "spatial_rnn": "SpatialRNN",
+    "filter_adaptive_conv": "FilterAdaptiveConv",
+    "dynamic_conv": "DynamicConv",
+    "rnn_gates": "RNNGatesHead",
+    "filters": "FiltersHead",
+    "kernels": "KernelsHead",
 }
 
 

@@ -83,9 +83,9 @@ def test_dynamic_conv_applies_each_samples_own_kernel(kernel_size: int) -> None:
     c, k = 3, kernel_size
     x = torch.randn(4, c, 9, 8, dtype=torch.float64)
     kernels = torch.randn(4, c * c * k * k, dtype=torch.float64)
-    expected = torch.cat([
-        x[b : b + 1] + F.conv2d(x[b : b + 1], kernels[b].view(c, c, k, k), padding=k // 2) for b in range(4)
-    ])
+    expected = torch.cat(
+        [x[b : b + 1] + F.conv2d(x[b : b + 1], kernels[b].view(c, c, k, k), padding=k // 2) for b in range(4)]
+    )
     torch.testing.assert_close(DynamicConv(c, kernel_size=k)(x, kernels), expected)
 
 

@@ -29,8 +29,13 @@ def test_psnr_matches_skimage(photo: torch.Tensor) -> None:
 def test_ssim_matches_skimage_gaussian(photo: torch.Tensor) -> None:
     other = _degraded(photo)
     expected = structural_similarity(
-        _np(photo), _np(other), data_range=1.0, channel_axis=-1,
-        gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+        _np(photo),
+        _np(other),
+        data_range=1.0,
+        channel_axis=-1,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
     )
     assert ssim(other, photo).item() == pytest.approx(expected, abs=1e-4)
 

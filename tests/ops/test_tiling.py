@@ -22,9 +22,17 @@ def psnr(a: Tensor, b: Tensor) -> float:
     return -10 * math.log10(float((a.double() - b.double()).pow(2).mean()))
 
 
-@pytest.mark.parametrize(("height", "rows", "context", "stride"), [
-    (100, 32, 8, 8), (64, 64, 16, 8), (65, 16, 0, 8), (720, 136, 64, 8), (30, 48, 8, 4), (97, 20, 10, 1),
-])
+@pytest.mark.parametrize(
+    ("height", "rows", "context", "stride"),
+    [
+        (100, 32, 8, 8),
+        (64, 64, 16, 8),
+        (65, 16, 0, 8),
+        (720, 136, 64, 8),
+        (30, 48, 8, 4),
+        (97, 20, 10, 1),
+    ],
+)
 def test_strips_partition_the_frame_on_the_stride_grid(height: int, rows: int, context: int, stride: int) -> None:
     strips = plan_strips(height, rows, context, stride)
     assert strips[0].start == 0 and strips[-1].stop == height
@@ -59,8 +67,7 @@ def test_column_scans_are_carried_exactly_across_strips(rows: int) -> None:
     with torch.no_grad():
         whole = net(frames, 0).restored
         strips = TiledNet(net, rows, 0)(frames, 0).restored
-        naive = torch.cat([net(frames[..., s.top:s.bottom, :], 0).restored
-                           for s in plan_strips(37, rows, 0)], dim=-2)
+        naive = torch.cat([net(frames[..., s.top : s.bottom, :], 0).restored for s in plan_strips(37, rows, 0)], dim=-2)
     assert torch.allclose(strips, whole, atol=1e-5)
     assert float((naive - whole).abs().max()) > 0.05  # strips without the carry are far off
 
@@ -87,20 +94,26 @@ def scene(height: int = 160, width: int = 96) -> Tensor:
     from skimage import data
 
     img = torch.from_numpy(data.astronaut()).permute(2, 0, 1).float() / 255
-    return torch.stack([img[:, 100 + 2 * i:100 + 2 * i + height, 150:150 + width] for i in range(3)])[None]
+    return torch.stack([img[:, 100 + 2 * i : 100 + 2 * i + height, 150 : 150 + width] for i in range(3)])[None]
 
 
 def test_strips_equal_whole_frames_with_strong_gates() -> None:
     net, frames = strong_gated_net(), scene()
     gates: list[Tensor] = []
     hook = [m for m in net.modules() if isinstance(m, SpatialRNN)][-1].register_forward_pre_hook(
-        lambda module, args: gates.append(args[1]))
+        lambda module, args: gates.append(args[1])
+    )
     with torch.no_grad():
         whole = net(frames, 1).restored
         hook.remove()
         tiled = TiledNet(net, 32, 32)(frames, 1).restored  # five strips
-        naive = torch.cat([net(frames[..., s.top:s.bottom, :], 1).restored[..., s.start - s.top:s.stop - s.top, :]
-                           for s in plan_strips(160, 32, 32, net.stride)], dim=-2)
+        naive = torch.cat(
+            [
+                net(frames[..., s.top : s.bottom, :], 1).restored[..., s.start - s.top : s.stop - s.top, :]
+                for s in plan_strips(160, 32, 32, net.stride)
+            ],
+            dim=-2,
+        )
     assert 0.9 < float(gates[0].abs().median()) < 0.99
     assert psnr(whole, frames[:, 1]) < 30  # the network changes the frame
     assert psnr(tiled, whole) >= 45
@@ -133,9 +146,14 @@ def test_whole_frames_pass_through_with_every_output() -> None:
     assert torch.equal(TiledNet(net)(frames, 1).restored, whole.restored)
 
 
-@pytest.mark.parametrize(("kwargs", "option"), [
-    ({"tile": -1}, "tile"), ({"overlap": -2}, "tile_overlap"), ({"max_memory_mb": 0}, "max_memory_mb"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "option"),
+    [
+        ({"tile": -1}, "tile"),
+        ({"overlap": -2}, "tile_overlap"),
+        ({"max_memory_mb": 0}, "max_memory_mb"),
+    ],
+)
 def test_bad_options_name_themselves(kwargs: dict, option: str) -> None:
     with pytest.raises(ValueError, match=option):
         TiledNet(ScanNet(), **kwargs)

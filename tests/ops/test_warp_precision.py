@@ -28,7 +28,7 @@ def test_bf16_autocast_warp_equals_fp32(width: int) -> None:
     assert (warped - reference).abs().max() <= 1e-3
     assert torch.equal(valid, valid_reference)
     # a bf16 image is only rounded once (its values), never its sampling positions
-    assert (warped_bf16_image - reference).abs().max() <= 2 ** -8
+    assert (warped_bf16_image - reference).abs().max() <= 2**-8
 
 
 def test_a_bf16_grid_would_be_wrong_at_these_widths() -> None:

@@ -40,8 +40,11 @@ def test_export_of_a_truncated_checkpoint_names_it(tmp_path: Path) -> None:
     path = tmp_path / "cut.ckpt"
     torch.save({"state_dict": {"net.w": torch.ones(1000)}}, path)
     path.write_bytes(path.read_bytes()[:500])
-    done = run_entry("flowdeblur.export", [f"ckpt_path={path}", f"out={tmp_path / 'net'}",
-                                           f"hydra.run.dir={tmp_path / 'run'}"], timeout=60)
+    done = run_entry(
+        "flowdeblur.export",
+        [f"ckpt_path={path}", f"out={tmp_path / 'net'}", f"hydra.run.dir={tmp_path / 'run'}"],
+        timeout=60,
+    )
     assert_user_error(done, "flowdeblur.export", str(path), "corrupt or truncated")
 
 

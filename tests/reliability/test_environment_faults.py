@@ -15,8 +15,12 @@ from flowdeblur.utils.wandb_env import default_to_offline
 from tests.distributed.runner import read_metrics, run_entry
 from tests.reliability.tiny import RELIABLE_RUN
 
-UNREACHABLE = {"WANDB_MODE": "online", "WANDB_API_KEY": "x" * 40, "WANDB_BASE_URL": "http://127.0.0.1:9",
-               "WANDB_INIT_TIMEOUT": "10"}
+UNREACHABLE = {
+    "WANDB_MODE": "online",
+    "WANDB_API_KEY": "x" * 40,
+    "WANDB_BASE_URL": "http://127.0.0.1:9",
+    "WANDB_INIT_TIMEOUT": "10",
+}
 
 
 def test_unreachable_server_falls_back_to_offline(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,8 +32,12 @@ def test_unreachable_server_falls_back_to_offline(monkeypatch: pytest.MonkeyPatc
 
 
 def test_training_with_unreachable_wandb_finishes_offline(tmp_path: Path) -> None:
-    done = run_entry("flowdeblur.train", [*RELIABLE_RUN, "logger=wandb", "trainer.max_steps=1",
-                                          f"hydra.run.dir={tmp_path}"], timeout=90, env=UNREACHABLE)
+    done = run_entry(
+        "flowdeblur.train",
+        [*RELIABLE_RUN, "logger=wandb", "trainer.max_steps=1", f"hydra.run.dir={tmp_path}"],
+        timeout=90,
+        env=UNREACHABLE,
+    )
     assert done.returncode == 0, done.output[-3000:]
     assert "is unreachable: logging offline" in done.output
     assert read_metrics(tmp_path)["status"] == "completed"

@@ -20,18 +20,43 @@ PRESETS = ["default", *config_options("experiment")]
 
 @FUZZ
 @given(
-    num_frames=st.integers(2, 4), height=st.integers(16, 41), width=st.integers(16, 41),
-    blur_subframes=st.sampled_from([1, 3, 5]), max_objects=st.integers(0, 3), max_speed=st.floats(0, 6),
-    camera_motion_prob=st.floats(0, 1), motion_threshold=st.floats(0, 3), noise_std=st.floats(0, 0.1),
-    seed=st.integers(0, 2**16), index=st.integers(0, 3),
+    num_frames=st.integers(2, 4),
+    height=st.integers(16, 41),
+    width=st.integers(16, 41),
+    blur_subframes=st.sampled_from([1, 3, 5]),
+    max_objects=st.integers(0, 3),
+    max_speed=st.floats(0, 6),
+    camera_motion_prob=st.floats(0, 1),
+    motion_threshold=st.floats(0, 3),
+    noise_std=st.floats(0, 0.1),
+    seed=st.integers(0, 2**16),
+    index=st.integers(0, 3),
 )
-def test_synthetic_clips_are_well_formed(num_frames: int, height: int, width: int, blur_subframes: int,
-                                         max_objects: int, max_speed: float, camera_motion_prob: float,
-                                         motion_threshold: float, noise_std: float, seed: int, index: int) -> None:
+def test_synthetic_clips_are_well_formed(
+    num_frames: int,
+    height: int,
+    width: int,
+    blur_subframes: int,
+    max_objects: int,
+    max_speed: float,
+    camera_motion_prob: float,
+    motion_threshold: float,
+    noise_std: float,
+    seed: int,
+    index: int,
+) -> None:
     clips = SyntheticBlurClips(
-        "train", length=4, num_frames=num_frames, crop=(height, width), blur_subframes=blur_subframes,
-        max_objects=max_objects, max_speed=max_speed, camera_motion_prob=camera_motion_prob,
-        motion_threshold=motion_threshold, noise_std=noise_std, seed=seed,
+        "train",
+        length=4,
+        num_frames=num_frames,
+        crop=(height, width),
+        blur_subframes=blur_subframes,
+        max_objects=max_objects,
+        max_speed=max_speed,
+        camera_motion_prob=camera_motion_prob,
+        motion_threshold=motion_threshold,
+        noise_std=noise_std,
+        seed=seed,
     )
     clip = clips[index]
     for key in ("blurry", "sharp"):
@@ -51,8 +76,12 @@ def preset_net(preset: str) -> tuple[FlowDeblurNet, int]:
 
 
 @FUZZ
-@given(preset=st.sampled_from(PRESETS), height=st.integers(1, 40), width=st.integers(1, 40),
-       value=st.sampled_from(["random", "zeros", "ones"]))
+@given(
+    preset=st.sampled_from(PRESETS),
+    height=st.integers(1, 40),
+    width=st.integers(1, 40),
+    value=st.sampled_from(["random", "zeros", "ones"]),
+)
 def test_every_preset_restores_any_frame_size(preset: str, height: int, width: int, value: str) -> None:
     net, num_frames = preset_net(preset)
     frames = {"random": torch.rand, "zeros": torch.zeros, "ones": torch.ones}[value](1, num_frames, 3, height, width)

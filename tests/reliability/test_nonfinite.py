@@ -49,15 +49,23 @@ def fit_with_nan(mode: str, steps: int, out_dir: Path) -> tuple[FlowDeblurModule
     module = build_module(cfg)
     loader = DataLoader(PoisonedBatch(build_datamodule(cfg).dataset("train"), batch=1), batch_size=1)
     snapshots = Snapshots()
-    trainer = pl.Trainer(max_steps=steps, callbacks=[snapshots], logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
-                         gradient_clip_val=1.0)
+    trainer = pl.Trainer(
+        max_steps=steps,
+        callbacks=[snapshots],
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        gradient_clip_val=1.0,
+    )
     trainer.fit(module, loader)
     return module, snapshots
 
 
-def test_skip_leaves_weights_unchanged_and_names_step_and_batch(caplog: pytest.LogCaptureFixture, tmp_path: Path
-                                                                 ) -> None:
+def test_skip_leaves_weights_unchanged_and_names_step_and_batch(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
     with caplog.at_level(logging.WARNING, logger="flowdeblur.lit.module"):
         module, snapshots = fit_with_nan("skip", 2, tmp_path)  # step 0 trains, step 1 sees the NaN batch
     messages = [r.getMessage() for r in caplog.records if "non-finite" in r.getMessage()]

@@ -39,7 +39,8 @@ def test_a_run_dir_means_its_last_checkpoint(run_dir: Path, tmp_path_factory: py
     elsewhere = tmp_path_factory.mktemp("other")
     assert resume_path(str(run_dir), elsewhere) == str(run_dir / "checkpoints" / "last.ckpt")
     assert resume_path(str(run_dir / "checkpoints" / "last.ckpt"), elsewhere) == str(
-        run_dir / "checkpoints" / "last.ckpt")
+        run_dir / "checkpoints" / "last.ckpt"
+    )
 
 
 @pytest.mark.parametrize("given", ["last", "dir"])
@@ -102,16 +103,24 @@ def test_resume_after_kill_9_equals_uninterrupted(tmp_path: Path) -> None:
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] < 5
     resumed = run_entry("flowdeblur.train", [*RELIABLE_RUN, *steps, f"hydra.run.dir={run}", "ckpt_path=last"], 240)
     assert resumed.returncode == 0, resumed.output[-3000:]
-    assert_same_states(checkpoint_state(str(tmp_path / "whole" / "checkpoints" / "last.ckpt")),
-                       checkpoint_state(str(run / "checkpoints" / "last.ckpt")))
+    assert_same_states(
+        checkpoint_state(str(tmp_path / "whole" / "checkpoints" / "last.ckpt")),
+        checkpoint_state(str(run / "checkpoints" / "last.ckpt")),
+    )
     assert read_metrics(run)["val/psnr"] == pytest.approx(read_metrics(tmp_path / "whole")["val/psnr"], abs=1e-5)
 
 
 def start_entry(module: str, overrides: list[str]) -> subprocess.Popen[bytes]:
     """``python -m <module> <overrides>`` in the background, in its own process group."""
     environ = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
-    return subprocess.Popen([sys.executable, "-m", module, *overrides], cwd=REPO, env=environ,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *overrides],
+        cwd=REPO,
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def wait_for_step(checkpoint: Path, step: int, timeout: float) -> None:

@@ -13,8 +13,9 @@ PROG = "flowdeblur.train"
 
 
 def train(tmp_path: Path, *overrides: str) -> Finished:
-    return run_entry(PROG, [*RELIABLE_RUN, "trainer.max_steps=1", f"hydra.run.dir={tmp_path / 'run'}", *overrides],
-                     timeout=60)
+    return run_entry(
+        PROG, [*RELIABLE_RUN, "trainer.max_steps=1", f"hydra.run.dir={tmp_path / 'run'}", *overrides], timeout=60
+    )
 
 
 def test_resume_without_a_checkpoint_names_the_expected_file(tmp_path: Path) -> None:

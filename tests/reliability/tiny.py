@@ -69,8 +69,9 @@ class Crafted:
 
 def malicious_checkpoint(path: Path, marker: Path) -> Path:
     """A checkpoint-shaped file whose pickle would create ``marker`` if it were executed."""
-    torch.save({"state_dict": {"net.x": torch.zeros(1)}, "hyper_parameters": {"config": {}}, "x": Crafted(marker)},
-               path)
+    torch.save(
+        {"state_dict": {"net.x": torch.zeros(1)}, "hyper_parameters": {"config": {}}, "x": Crafted(marker)}, path
+    )
     return path
 
 

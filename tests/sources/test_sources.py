@@ -65,9 +65,15 @@ def test_effective_parameters_leave_out_what_never_reaches_the_output(effective:
     assert effective_parameters(static_on_pyramid, 3, SIZE, SIZE) == counts["deblurrer"] + counts["source"]
 
 
-@pytest.mark.parametrize(("name", "neighbours_matter"), [
-    ("tcsvt", True), ("content_encoder", False), ("static_encoder", False), ("static_encoder_wide", False),
-])
+@pytest.mark.parametrize(
+    ("name", "neighbours_matter"),
+    [
+        ("tcsvt", True),
+        ("content_encoder", False),
+        ("static_encoder", False),
+        ("static_encoder_wide", False),
+    ],
+)
 def test_only_the_flow_source_lets_the_neighbours_reach_the_output(name: str, neighbours_matter: bool) -> None:
     net, (first, second) = preset(name), windows()
     with torch.no_grad():

@@ -31,12 +31,14 @@ class ValidationPanels(pl.Callback):
         error_max: top of the error map's fixed colour scale (absolute error, image range 1).
     """
 
-    def __init__(self, every_n_epochs: int = 1, num_clips: int = 2, save_dir: str | None = None,
-                 error_max: float = 0.1) -> None:
+    def __init__(
+        self, every_n_epochs: int = 1, num_clips: int = 2, save_dir: str | None = None, error_max: float = 0.1
+    ) -> None:
         super().__init__()
         if every_n_epochs < 1 or num_clips < 1:
-            raise ValueError(f"callbacks.panels: every_n_epochs and num_clips must be >= 1, "
-                             f"got {every_n_epochs} and {num_clips}")
+            raise ValueError(
+                f"callbacks.panels: every_n_epochs and num_clips must be >= 1, got {every_n_epochs} and {num_clips}"
+            )
         self.every_n_epochs = every_n_epochs
         self.num_clips = num_clips
         self.save_dir = Path(save_dir) if save_dir else None
@@ -70,8 +72,7 @@ class ValidationPanels(pl.Callback):
         image = render_panel(panel_tiles(batch, out, target, self.error_max), title)
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
-                logger.log_image(key=f"panels/clip{clip}", images=[image], caption=[title],
-                                 step=trainer.global_step)
+                logger.log_image(key=f"panels/clip{clip}", images=[image], caption=[title], step=trainer.global_step)
         if self.save_dir is not None:
             import matplotlib.image
 

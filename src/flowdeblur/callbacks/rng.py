@@ -24,8 +24,13 @@ class RngState(pl.Callback):
         name, keys, pos, has_gauss, cached = cast(LegacyState, np.random.get_state(legacy=True))
         state = {
             "torch": torch.get_rng_state(),
-            "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                      "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+            "numpy": {
+                "name": name,
+                "keys": torch.from_numpy(keys.astype(np.int64)),
+                "pos": int(pos),
+                "has_gauss": int(has_gauss),
+                "cached_gaussian": float(cached),
+            },
             "python": random.getstate(),
         }
         if torch.cuda.is_available() and torch.cuda.is_initialized():

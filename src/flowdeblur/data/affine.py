@@ -14,9 +14,7 @@ from torch import Tensor
 Box = tuple[int, int, int, int]
 
 
-def similarity(
-    translation: np.ndarray, angle: np.ndarray, log_scale: np.ndarray, origin: np.ndarray
-) -> Tensor:
+def similarity(translation: np.ndarray, angle: np.ndarray, log_scale: np.ndarray, origin: np.ndarray) -> Tensor:
     """translation (S, 2), angle (S,) rad, log_scale (S,), origin (2,) -> (S, 3, 3) float64.
 
     Maps ``x -> translation + exp(log_scale) * R(angle) @ (x - origin)``.

@@ -15,7 +15,9 @@ def window_crop(size: tuple[int, int], augment: bool) -> nn.Module:
     """
     if augment:
         return K.AugmentationSequential(
-            K.RandomCrop(size, cropping_mode="slice"), K.RandomHorizontalFlip(), K.RandomVerticalFlip(),
+            K.RandomCrop(size, cropping_mode="slice"),
+            K.RandomHorizontalFlip(),
+            K.RandomVerticalFlip(),
             same_on_batch=True,
         )
     return K.AugmentationSequential(K.CenterCrop(size, cropping_mode="slice"), same_on_batch=True)

@@ -71,8 +71,7 @@ class FolderClips(Dataset):
         self.crop = None if crop is None else ((crop, crop) if isinstance(crop, int) else (int(crop[0]), int(crop[1])))
         self.transform = None if self.crop is None else window_crop(self.crop, augment)
         self.has_sharp = all(s.sharp is not None for s in sequences)
-        self.samples = [(clip, frame) for clip, seq in enumerate(sequences)
-                        for frame in range(0, len(seq), frame_step)]
+        self.samples = [(clip, frame) for clip, seq in enumerate(sequences) for frame in range(0, len(seq), frame_step)]
 
     @property
     def clip_names(self) -> dict[int, str]:
@@ -96,8 +95,12 @@ class FolderClips(Dataset):
             windows = dict(zip(windows, apply(self.transform, *windows.values()), strict=True))
         return {
             **{key: value.contiguous() for key, value in windows.items()},
-            "target": self.target, "index": index, "clip": clip,
-            "frame": frame, "sequence_length": len(seq), "sequence": seq.name,
+            "target": self.target,
+            "index": index,
+            "clip": clip,
+            "frame": frame,
+            "sequence_length": len(seq),
+            "sequence": seq.name,
         }
 
     @staticmethod
@@ -122,16 +125,16 @@ class FolderClips(Dataset):
         h, w = frames.shape[-2:]
         if self.crop is not None and (h < self.crop[0] or w < self.crop[1]):
             raise FrameError(
-                f"{seq.blurry[0].parent}: frames are {h}x{w}, smaller than the crop "
-                f"{self.crop[0]}x{self.crop[1]}"
+                f"{seq.blurry[0].parent}: frames are {h}x{w}, smaller than the crop {self.crop[0]}x{self.crop[1]}"
             )
 
 
 class GoPro(FolderClips):
     """GOPRO_Large (:func:`flowdeblur.data.layouts.gopro`); other arguments as :class:`FolderClips`."""
 
-    def __init__(self, root: str | Path, split: str = "train", blur_dir: str = "blur", val_every: int = 6,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, root: str | Path, split: str = "train", blur_dir: str = "blur", val_every: int = 6, **kwargs: Any
+    ) -> None:
         super().__init__(layouts.gopro(root, split, blur_dir, val_every), **kwargs)
 
 

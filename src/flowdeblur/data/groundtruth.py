@@ -31,8 +31,9 @@ def _layers(scene: Scene, coverage: list[ObjectCoverage | None]) -> list[tuple[L
     return [(layer, cover) for layer, cover in zip(scene.objects, coverage, strict=True) if cover is not None]
 
 
-def ground_truth_flow(scene: Scene, coverage: list[ObjectCoverage | None], size: tuple[int, int], anchor: int,
-                      neighbours: list[int]) -> Tensor:
+def ground_truth_flow(
+    scene: Scene, coverage: list[ObjectCoverage | None], size: tuple[int, int], anchor: int, neighbours: list[int]
+) -> Tensor:
     """-> (len(neighbours), 2, H, W) flow (dx, dy) px from sub-frame ``anchor`` to each neighbour sub-frame,
     for backward warping: ``frame[anchor](p) ~= frame[n](p + flow(p))``.
 
@@ -48,8 +49,14 @@ def ground_truth_flow(scene: Scene, coverage: list[ObjectCoverage | None], size:
     return flow.permute(0, 3, 1, 2).contiguous()
 
 
-def motion_mask(scene: Scene, coverage: list[ObjectCoverage | None], size: tuple[int, int], anchor: int,
-                exposure: range, threshold: float) -> Tensor:
+def motion_mask(
+    scene: Scene,
+    coverage: list[ObjectCoverage | None],
+    size: tuple[int, int],
+    anchor: int,
+    exposure: range,
+    threshold: float,
+) -> Tensor:
     """-> (1, H, W) float {0, 1}: 1 where the target frame is moving (module docstring) during the
     ``exposure`` sub-frames; ``coverage`` as in :func:`ground_truth_flow`."""
     h, w = size

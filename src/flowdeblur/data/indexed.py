@@ -28,8 +28,10 @@ class IndexedErrors(Dataset):
         except IndexError:  # out of range: the sequence protocol, not a broken sample
             raise
         except Exception as err:
-            raise SampleError(f"data.{self.split}: sample {index} of {type(self.dataset).__name__} failed: "
-                              f"{type(err).__name__}: {err}") from err
+            raise SampleError(
+                f"data.{self.split}: sample {index} of {type(self.dataset).__name__} failed: "
+                f"{type(err).__name__}: {err}"
+            ) from err
 
     def __getattr__(self, name: str) -> Any:
         if name in ("dataset", "split") or name.startswith("__"):  # not yet set while unpickling in a worker

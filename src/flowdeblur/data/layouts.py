@@ -27,8 +27,18 @@ from pathlib import Path
 
 from flowdeblur.data.images import IMAGE_SUFFIXES, FrameError, list_images, natural_key
 
-DVD_TEST = ("IMG_0030", "IMG_0049", "IMG_0021", "720p_240fps_2", "IMG_0032",
-            "IMG_0033", "IMG_0031", "IMG_0003", "IMG_0039", "IMG_0037")
+DVD_TEST = (
+    "IMG_0030",
+    "IMG_0049",
+    "IMG_0021",
+    "720p_240fps_2",
+    "IMG_0032",
+    "IMG_0033",
+    "IMG_0031",
+    "IMG_0003",
+    "IMG_0039",
+    "IMG_0037",
+)
 REDS4 = ("000", "011", "015", "020")
 
 
@@ -80,8 +90,7 @@ def holdout_positions(count: int, every: int) -> list[int]:
     positions 3, 11 and 18; DVD (61 train sequences): 3, 9, 15, ..., 57 (ten).
     """
     if not isinstance(every, int) or every < 2:
-        raise ValueError(f"val_every: expected an int >= 2 (one validation sequence in every val_every), "
-                         f"got {every!r}")
+        raise ValueError(f"val_every: expected an int >= 2 (one validation sequence in every val_every), got {every!r}")
     m = max(1, count // every)
     return [(2 * k + 1) * count // (2 * m) for k in range(m)]
 
@@ -89,8 +98,10 @@ def holdout_positions(count: int, every: int) -> list[int]:
 def holdout(seqs: list[Path], split: str, every: int, base: Path) -> list[Path]:
     """The ``val`` (held-out) or ``train`` (the rest) part of the official train sequences ``seqs``."""
     if len(seqs) < 2:
-        raise FrameError(f"{base}: {len(seqs)} train sequence(s); holding out validation sequences needs at "
-                         "least 2 (or validate elsewhere: data.val=null)")
+        raise FrameError(
+            f"{base}: {len(seqs)} train sequence(s); holding out validation sequences needs at "
+            "least 2 (or validate elsewhere: data.val=null)"
+        )
     held = set(holdout_positions(len(seqs), every))
     return [seq for i, seq in enumerate(seqs) if (i in held) == (split == "val")]
 
@@ -102,10 +113,12 @@ def reds(root: str | Path, split: str = "train", blur_dir: str = "blur") -> list
     check_choice("blur_dir", blur_dir, ("blur", "blur_comp"))
     part = "val" if split == "val" else "train"
     root = Path(root)
-    blur_base = existing_dir([root / f"{part}_{blur_dir}", root / part / f"{part}_{blur_dir}"],
-                             f"the REDS '{part}_{blur_dir}' folder")
-    sharp_base = existing_dir([root / f"{part}_sharp", root / part / f"{part}_sharp"],
-                              f"the REDS '{part}_sharp' folder")
+    blur_base = existing_dir(
+        [root / f"{part}_{blur_dir}", root / part / f"{part}_{blur_dir}"], f"the REDS '{part}_{blur_dir}' folder"
+    )
+    sharp_base = existing_dir(
+        [root / f"{part}_sharp", root / part / f"{part}_sharp"], f"the REDS '{part}_sharp' folder"
+    )
     seqs = subdirs(blur_base)
     if split == "reds4":
         missing = sorted(set(REDS4) - {s.name for s in seqs})

@@ -53,8 +53,7 @@ def _grace_hopper() -> np.ndarray:
     import matplotlib.cbook
     import matplotlib.image
 
-    return matplotlib.image.imread(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False),
-                                   format="jpg")
+    return matplotlib.image.imread(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False), format="jpg")
 
 
 _LOADERS: dict[str, Callable[[], np.ndarray]] = {

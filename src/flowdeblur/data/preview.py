@@ -50,8 +50,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="synthetic_preview.png")
     args = parser.parse_args(argv)
-    dataset = SyntheticBlurClips(args.split, length=args.clips, num_frames=args.num_frames, crop=args.crop,
-                                 seed=args.seed)
+    dataset = SyntheticBlurClips(
+        args.split, length=args.clips, num_frames=args.num_frames, crop=args.crop, seed=args.seed
+    )
     save_preview(dataset, range(args.clips), args.out)
     print(f"wrote {args.out}")
 

@@ -74,8 +74,9 @@ def render_subframes(
     coverage = []
     for start in range(0, len(frames), blur_subframes):
         exposure = slice(start, start + blur_subframes)
-        coverage.append([_composite(frames[exposure], Layer(layer.texture, layer.poses[exposure]), size)
-                         for layer in scene.objects])
+        coverage.append(
+            [_composite(frames[exposure], Layer(layer.texture, layer.poses[exposure]), size) for layer in scene.objects]
+        )
     return frames, coverage
 
 

@@ -83,21 +83,28 @@ def blob_alpha(rng: np.random.Generator, size: tuple[int, int]) -> Tensor:
     inscribed in the box, edge ramp :data:`EDGE_SOFTNESS` px wide."""
     h, w = size
     ry, rx = max((h - 1) / 2 - EDGE_SOFTNESS, 1.0), max((w - 1) / 2 - EDGE_SOFTNESS, 1.0)
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32),
-                            indexing="ij")
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
     u, v = (xs - (w - 1) / 2) / rx, (ys - (h - 1) / 2) / ry
     theta = torch.atan2(v, u)
     amplitudes = rng.uniform(-0.15, 0.15, size=3) if rng.random() < 0.5 else np.zeros(3)
     phases = rng.uniform(0.0, 2.0 * np.pi, size=3)
-    boundary = 1.0 + sum(float(a) * torch.cos(n * theta + float(p))
-                         for n, a, p in zip((2, 3, 4), amplitudes, phases, strict=True))
+    boundary = 1.0 + sum(
+        float(a) * torch.cos(n * theta + float(p)) for n, a, p in zip((2, 3, 4), amplitudes, phases, strict=True)
+    )
     boundary = boundary / (1.0 + np.abs(amplitudes).sum())
     distance = (boundary - torch.sqrt(u * u + v * v)) * min(rx, ry)
     return (distance / EDGE_SOFTNESS + 0.5).clamp(0.0, 1.0)[None]
 
 
-def _camera(rng: np.random.Generator, size: tuple[int, int], num_steps: int, anchor: int, max_speed: float,
-            moving: bool, times: np.ndarray | None) -> tuple[Tensor, tuple[int, int]]:
+def _camera(
+    rng: np.random.Generator,
+    size: tuple[int, int],
+    num_steps: int,
+    anchor: int,
+    max_speed: float,
+    moving: bool,
+    times: np.ndarray | None,
+) -> tuple[Tensor, tuple[int, int]]:
     """-> camera poses (S, 3, 3) screen -> canvas pixels (at the anchor: identity plus an integer shift), and
     the canvas size (h, w) that contains every sub-frame's view."""
     h, w = size
@@ -105,8 +112,9 @@ def _camera(rng: np.random.Generator, size: tuple[int, int], num_steps: int, anc
     if moving:
         speed = max_speed * rng.uniform(*CAMERA_SPEED)
         radius = float(np.hypot(*centre)) or 1.0
-        path = sample_trajectory(rng, num_steps, anchor, speed, radius, CAMERA_SPIN * max_speed,
-                                 CAMERA_ZOOM * max_speed, times)
+        path = sample_trajectory(
+            rng, num_steps, anchor, speed, radius, CAMERA_SPIN * max_speed, CAMERA_ZOOM * max_speed, times
+        )
     else:
         path = Trajectory.still(num_steps if times is None else len(times))
     poses = similarity(centre + path.translation, path.angle, path.log_scale, centre)
@@ -117,8 +125,15 @@ def _camera(rng: np.random.Generator, size: tuple[int, int], num_steps: int, anc
     return poses, (canvas_h, canvas_w)
 
 
-def _object(rng: np.random.Generator, photo: Tensor, size: tuple[int, int], num_steps: int, anchor: int,
-            max_speed: float, times: np.ndarray | None) -> Layer:
+def _object(
+    rng: np.random.Generator,
+    photo: Tensor,
+    size: tuple[int, int],
+    num_steps: int,
+    anchor: int,
+    max_speed: float,
+    times: np.ndarray | None,
+) -> Layer:
     """One textured blob placed at a random spot of the target frame, with its own smooth motion."""
     h, w = size
     side = min(h, w)
@@ -126,11 +141,23 @@ def _object(rng: np.random.Generator, photo: Tensor, size: tuple[int, int], num_
     rgb = crop_texture(rng, photo, (box_h, box_w))
     texture = torch.cat((rgb, blob_alpha(rng, (box_h, box_w))))
     rim = max(box_h, box_w) / 2
-    path = sample_trajectory(rng, num_steps, anchor, max_speed * rng.uniform(*OBJECT_SPEED), rim,
-                             OBJECT_SPIN * max_speed, OBJECT_ZOOM * max_speed, times)
+    path = sample_trajectory(
+        rng,
+        num_steps,
+        anchor,
+        max_speed * rng.uniform(*OBJECT_SPEED),
+        rim,
+        OBJECT_SPIN * max_speed,
+        OBJECT_ZOOM * max_speed,
+        times,
+    )
     position = np.array([rng.uniform(0.1, 0.9) * (w - 1), rng.uniform(0.1, 0.9) * (h - 1)])
-    to_screen = similarity(position + path.translation, rng.uniform(-np.pi, np.pi) + path.angle,
-                           path.log_scale, np.array([(box_w - 1) / 2, (box_h - 1) / 2]))
+    to_screen = similarity(
+        position + path.translation,
+        rng.uniform(-np.pi, np.pi) + path.angle,
+        path.log_scale,
+        np.array([(box_w - 1) / 2, (box_h - 1) / 2]),
+    )
     return Layer(texture, torch.linalg.inv(to_screen))
 
 
@@ -178,8 +205,7 @@ def step_motion(scene: Scene, size: tuple[int, int]) -> float:
     largest = (torch.linalg.inv(poses[1:]) @ seen - screen)[:, :2].norm(dim=1).max()
     for layer in scene.objects:
         _, th, tw = layer.texture.shape
-        corners = torch.tensor([[0, 0, 1], [tw - 1, 0, 1], [0, th - 1, 1], [tw - 1, th - 1, 1]],
-                               dtype=torch.float64).T
+        corners = torch.tensor([[0, 0, 1], [tw - 1, 0, 1], [0, th - 1, 1], [tw - 1, th - 1, 1]], dtype=torch.float64).T
         on_screen = torch.linalg.inv(layer.poses) @ corners
         largest = torch.maximum(largest, (on_screen[1:] - on_screen[:-1])[:, :2].norm(dim=1).max())
     return float(largest)

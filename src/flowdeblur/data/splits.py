@@ -27,7 +27,9 @@ def check_validation_split(data: DictConfig) -> str | None:
     """:func:`validation_split`, with a warning when it is a test split."""
     split = validation_split(data)
     if split in TEST_SPLITS:
-        warnings.warn(f"validating on the '{split}' split (data.val_split={split}): the test set chooses the "
-                      "best checkpoint and what sweeps optimise; its numbers are not held-out results",
-                      stacklevel=2)
+        warnings.warn(
+            f"validating on the '{split}' split (data.val_split={split}): the test set chooses the "
+            "best checkpoint and what sweeps optimise; its numbers are not held-out results",
+            stacklevel=2,
+        )
     return split

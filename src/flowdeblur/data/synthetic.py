@@ -51,8 +51,7 @@ def _crop_size(crop: int | Sequence[int]) -> tuple[int, int]:
     size = (crop, crop) if isinstance(crop, int) else tuple(crop)
     if len(size) != 2 or not all(isinstance(v, int) and v >= 16 for v in size):
         raise ValueError(
-            f"SyntheticBlurClips: crop must be an int >= 16 or a pair (height, width) of ints >= 16, "
-            f"got {crop!r}"
+            f"SyntheticBlurClips: crop must be an int >= 16 or a pair (height, width) of ints >= 16, got {crop!r}"
         )
     return size
 
@@ -111,11 +110,19 @@ class SyntheticBlurClips(Dataset):
         check(isinstance(length, int) and length >= 1, "length", "an int >= 1", length)
         check(isinstance(num_frames, int) and num_frames >= 2, "num_frames", "an int >= 2", num_frames)
         target = num_frames // 2 if target is None else target
-        check(isinstance(target, int) and 0 <= target < num_frames, "target",
-              f"None or an int in [0, {num_frames - 1}] (inside the window of {num_frames} frames)", target)
+        check(
+            isinstance(target, int) and 0 <= target < num_frames,
+            "target",
+            f"None or an int in [0, {num_frames - 1}] (inside the window of {num_frames} frames)",
+            target,
+        )
         self.size = _crop_size(crop)
-        check(isinstance(blur_subframes, int) and blur_subframes >= 1 and blur_subframes % 2 == 1,
-              "blur_subframes", "an odd int >= 1 (the sharp frame is the middle sub-frame)", blur_subframes)
+        check(
+            isinstance(blur_subframes, int) and blur_subframes >= 1 and blur_subframes % 2 == 1,
+            "blur_subframes",
+            "an odd int >= 1 (the sharp frame is the middle sub-frame)",
+            blur_subframes,
+        )
         check(isinstance(max_objects, int) and max_objects >= 0, "max_objects", "an int >= 0", max_objects)
         check(max_speed >= 0, "max_speed", "a number >= 0 (px per sub-frame)", max_speed)
         check(max_subframe_motion >= 0, "max_subframe_motion", "a number >= 0 (px)", max_subframe_motion)
@@ -148,8 +155,17 @@ class SyntheticBlurClips(Dataset):
         n = self.blur_subframes
         m = self.renders_per_frame(copy.deepcopy(rng))
         times = np.concatenate([np.linspace(i * n, i * n + n - 1, m) for i in range(self.num_frames)])
-        scene = sample_scene(rng, self.photos, self.size, self.num_frames * n, self.target * n + n // 2,
-                             self.max_objects, self.max_speed, self.camera_motion_prob, times)
+        scene = sample_scene(
+            rng,
+            self.photos,
+            self.size,
+            self.num_frames * n,
+            self.target * n + n // 2,
+            self.max_objects,
+            self.max_speed,
+            self.camera_motion_prob,
+            times,
+        )
         return scene, m
 
     def renders_per_frame(self, rng: np.random.Generator) -> int:
@@ -157,8 +173,16 @@ class SyntheticBlurClips(Dataset):
         n = self.blur_subframes
         if self.max_subframe_motion == 0 or n == 1:
             return n
-        probe = sample_scene(rng, self.photos, self.size, self.num_frames * n, self.target * n + n // 2,
-                             self.max_objects, self.max_speed, self.camera_motion_prob)
+        probe = sample_scene(
+            rng,
+            self.photos,
+            self.size,
+            self.num_frames * n,
+            self.target * n + n // 2,
+            self.max_objects,
+            self.max_speed,
+            self.camera_motion_prob,
+        )
         gaps = math.ceil((n - 1) * step_motion(probe, self.size) / self.max_subframe_motion)
         return max(n, gaps + 1 + gaps % 2)
 

@@ -85,7 +85,10 @@ def probe_trainer(trainer_cfg: DictConfig) -> pl.Trainer:
     logger.setLevel(logging.WARNING)
     try:
         return pl.Trainer(
-            **kwargs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+            **kwargs,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
             enable_model_summary=False,
         )
     except MisconfigurationException as err:

@@ -44,9 +44,7 @@ class FlowBackbone(nn.Module):
         levels = tuple(int(level) for level in levels)
         channels = tuple(int(c) for c in channels)
         if len(levels) != len(channels):
-            raise ValueError(
-                f"model.flow: levels {levels} and channels {channels} must have the same length"
-            )
+            raise ValueError(f"model.flow: levels {levels} and channels {channels} must have the same length")
         if any(level < 1 for level in levels):
             raise ValueError(f"model.flow.levels: expected levels >= 1 (1 = half resolution), got {levels}")
         self.levels = levels

@@ -45,8 +45,9 @@ class Encoder(nn.Module):
         self.stages = nn.ModuleList()
         previous = in_channels
         for level in range(1, max(widths) + 1):
-            self.stages.append(nn.Sequential(conv_act(previous, widths[level], stride=2),
-                                             conv_act(widths[level], widths[level])))
+            self.stages.append(
+                nn.Sequential(conv_act(previous, widths[level], stride=2), conv_act(widths[level], widths[level]))
+            )
             previous = widths[level]
 
     def forward(self, x: Tensor) -> dict[int, Tensor]:

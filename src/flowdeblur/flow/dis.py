@@ -46,11 +46,13 @@ def dis_flow(target: Tensor, neighbours: Tensor, preset: str = "medium") -> Tens
     estimator = cv2.DISOpticalFlow.create(PRESETS[preset])
     reference = to_gray_uint8(target)
     others = to_gray_uint8(neighbours.flatten(0, 1)).reshape(b, n, *reference.shape[1:])
-    flows = np.stack([
-        # flow=None: OpenCV allocates the output (and uses no initial flow); its stubs do not allow None
-        np.stack([estimator.calc(reference[i], others[i, j], None) for j in range(n)])  # type: ignore[call-overload]
-        for i in range(b)
-    ])
+    flows = np.stack(
+        [
+            # flow=None: OpenCV allocates the output (and uses no initial flow); its stubs do not allow None
+            np.stack([estimator.calc(reference[i], others[i, j], None) for j in range(n)])  # type: ignore[call-overload]
+            for i in range(b)
+        ]
+    )
     return torch.from_numpy(flows).permute(0, 1, 4, 2, 3).to(device=target.device, dtype=target.dtype)
 
 
@@ -78,9 +80,9 @@ class DISFlow(FlowBackbone):
             raise ValueError(f"model.flow.preset: expected one of {sorted(PRESETS)}, got '{preset}'")
         self.num_frames = check_num_frames(num_frames)
         self.preset = preset
-        self.stems = nn.ModuleDict({
-            str(level): conv_block(3 * (num_frames - 1), self.channels[level]) for level in self.levels
-        })
+        self.stems = nn.ModuleDict(
+            {str(level): conv_block(3 * (num_frames - 1), self.channels[level]) for level in self.levels}
+        )
 
     def forward(self, frames: Tensor, target: int) -> MotionFeatures:
         """(B, T, 3, H, W), target index -> :class:`MotionFeatures` (no losses)."""

@@ -39,8 +39,15 @@ class SelfSupervisedFlow(FlowBackbone):
     ) -> None:
         super().__init__(tuple(levels), tuple(channels))
         self.warping_loss = WarpingLoss(
-            self.levels, photometric_weight, smoothness_weight, level_weights, penalty, smoothness_alpha,
-            occlusion_quantile, occlusion_start, occlusion_ramp,
+            self.levels,
+            photometric_weight,
+            smoothness_weight,
+            level_weights,
+            penalty,
+            smoothness_alpha,
+            occlusion_quantile,
+            occlusion_start,
+            occlusion_ramp,
         )
 
     def output(self, window: Tensor, features: dict[int, Tensor], flows: dict[int, Tensor]) -> MotionFeatures:

@@ -52,20 +52,20 @@ class PWCFlow(SelfSupervisedFlow):
         cost = (2 * radius + 1) ** 2
         order = sorted(self.levels, reverse=True)
         coarsest = order[0]
-        self.estimators = nn.ModuleDict(
-            {str(coarsest): conv_block(cost + widths[coarsest], self.channels[coarsest])}
-        )
+        self.estimators = nn.ModuleDict({str(coarsest): conv_block(cost + widths[coarsest], self.channels[coarsest])})
         for coarser, level in pairwise(order):
             in_channels = cost + widths[level] + 2 + self.channels[coarser]
             self.estimators[str(level)] = conv_block(in_channels, self.channels[level])
         self.heads = nn.ModuleDict({str(level): flow_head(self.channels[level], 1) for level in order})
-        self.fuse = nn.ModuleDict({
-            str(level): nn.Sequential(
-                nn.Conv2d((num_frames - 1) * self.channels[level], self.channels[level], 1),
-                nn.LeakyReLU(0.1, inplace=True),
-            )
-            for level in order
-        })
+        self.fuse = nn.ModuleDict(
+            {
+                str(level): nn.Sequential(
+                    nn.Conv2d((num_frames - 1) * self.channels[level], self.channels[level], 1),
+                    nn.LeakyReLU(0.1, inplace=True),
+                )
+                for level in order
+            }
+        )
 
     def forward(self, frames: Tensor, target: int) -> MotionFeatures:
         """(B, T, 3, H, W), target index -> :class:`MotionFeatures` (losses while training)."""
@@ -90,9 +90,7 @@ class PWCFlow(SelfSupervisedFlow):
                 up_flow = upsample_flow(flows[coarse_level], factor).flatten(0, 1)
                 warped, _ = warp(neighbours, up_flow)
                 cost = local_correlation(reference, warped, self.radius)
-                up_estimate = F.interpolate(
-                    coarse_estimate, scale_factor=factor, mode="bilinear", align_corners=False
-                )
+                up_estimate = F.interpolate(coarse_estimate, scale_factor=factor, mode="bilinear", align_corners=False)
                 inputs = torch.cat([cost, reference, up_flow, up_estimate], dim=1)
                 estimate = self.estimators[str(level)](inputs)
                 flow = up_flow + self.heads[str(level)](estimate)

@@ -54,8 +54,7 @@ class PyramidFlow(SelfSupervisedFlow):
         for coarser, level in pairwise(order):
             in_channels = widths[level] + self.channels[coarser] + 2 * (num_frames - 1)
             self.blocks[str(level)] = conv_block(in_channels, self.channels[level])
-        self.heads = nn.ModuleDict({str(level): flow_head(self.channels[level], num_frames - 1)
-                                    for level in order})
+        self.heads = nn.ModuleDict({str(level): flow_head(self.channels[level], num_frames - 1) for level in order})
 
     def forward(self, frames: Tensor, target: int) -> MotionFeatures:
         """(B, T, 3, H, W), target index -> :class:`MotionFeatures` (losses while training)."""
@@ -73,9 +72,7 @@ class PyramidFlow(SelfSupervisedFlow):
             else:
                 factor = 2 ** (coarser - level)
                 up_flow = upsample_flow(flows[coarser], factor)
-                up_feature = F.interpolate(
-                    features[coarser], scale_factor=factor, mode="bilinear", align_corners=False
-                )
+                up_feature = F.interpolate(features[coarser], scale_factor=factor, mode="bilinear", align_corners=False)
                 feature = self.blocks[str(level)](torch.cat([x, up_feature, up_flow.flatten(1, 2)], dim=1))
                 flow = up_flow + self.heads[str(level)](feature).unflatten(1, (t - 1, 2))
             features[level], flows[level] = feature, flow

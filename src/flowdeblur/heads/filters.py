@@ -49,8 +49,7 @@ class FiltersHead(WeightHead):
         super().__init__(in_channels, spec)
         taps = spec.kernel_size * spec.kernel_size
         if not spec.per_pixel or spec.channels % taps:
-            raise ValueError(f"{type(self).__name__}: needs a per-pixel spec with G*{taps} channels, "
-                             f"got {spec}")
+            raise ValueError(f"{type(self).__name__}: needs a per-pixel spec with G*{taps} channels, got {spec}")
         if normalize not in NORMALIZATIONS:
             raise ValueError(f"model.head.normalize: expected one of {NORMALIZATIONS}, got '{normalize}'")
         if normalize == "softmax" and taps > 1 and not 1.0 / taps < init_centre < 1.0:

@@ -29,15 +29,14 @@ class KernelsHead(WeightHead):
 
     produces = "kernels"
 
-    def __init__(
-        self, in_channels: int, spec: WeightSpec, num_experts: int = 4, init_scale: float = 0.01
-    ) -> None:
+    def __init__(self, in_channels: int, spec: WeightSpec, num_experts: int = 4, init_scale: float = 0.01) -> None:
         super().__init__(in_channels, spec)
         if spec.per_pixel:
             raise ValueError(f"{type(self).__name__}: needs a per-sample spec, got {spec}")
         if num_experts < 2:
-            raise ValueError(f"model.head.num_experts: expected at least 2 (a single expert ignores the "
-                             f"input), got {num_experts}")
+            raise ValueError(
+                f"model.head.num_experts: expected at least 2 (a single expert ignores the input), got {num_experts}"
+            )
         self.route = nn.Linear(in_channels, num_experts)
         # channels = C*C*k*k, so the conv's fan-in C*k*k is sqrt(channels * k*k)
         fan_in = math.isqrt(spec.channels * spec.kernel_size**2)

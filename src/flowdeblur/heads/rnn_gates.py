@@ -25,8 +25,7 @@ class RNNGatesHead(WeightHead):
 
     produces = "gates"
 
-    def __init__(self, in_channels: int, spec: WeightSpec, hidden: int | None = None, init_scale: float = 0.01
-                 ) -> None:
+    def __init__(self, in_channels: int, spec: WeightSpec, hidden: int | None = None, init_scale: float = 0.01) -> None:
         super().__init__(in_channels, spec)
         if not spec.per_pixel:
             raise ValueError(f"{type(self).__name__}: needs a per-pixel spec, got {spec}")

@@ -23,16 +23,13 @@ class FilterAdaptiveConv(ConditionedLayer):
         impl: filtering implementation (:data:`flowdeblur.ops.filtering.IMPLS`).
     """
 
-    def __init__(
-        self, channels: int, kernel_size: int = 3, groups: int | None = None, impl: str = "fast"
-    ) -> None:
+    def __init__(self, channels: int, kernel_size: int = 3, groups: int | None = None, impl: str = "fast") -> None:
         super().__init__(channels)
         groups = channels if groups is None else int(groups)
         if kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(f"model.layer.kernel_size: expected an odd size, got {kernel_size}")
         if groups < 1 or channels % groups:
-            raise ValueError(f"model.layer.groups: expected a divisor of the {channels} channels, "
-                             f"got {groups}")
+            raise ValueError(f"model.layer.groups: expected a divisor of the {channels} channels, got {groups}")
         if impl not in IMPLS:
             raise ValueError(f"model.layer.impl: expected one of {IMPLS}, got '{impl}'")
         self.kernel_size = int(kernel_size)

@@ -66,8 +66,12 @@ class StageMetrics(nn.Module):
         blurry = batch["blurry"][:, target]
         restored = out.restored.float()
         index = batch["index"]
-        values = {"psnr": psnr(restored, sharp), "ssim": ssim(restored, sharp),
-                  "psnr_input": psnr(blurry, sharp), "ssim_input": ssim(blurry, sharp)}
+        values = {
+            "psnr": psnr(restored, sharp),
+            "ssim": ssim(restored, sharp),
+            "psnr_input": psnr(blurry, sharp),
+            "ssim_input": ssim(blurry, sharp),
+        }
         if "mask" in batch:
             self._update_regions(batch, restored, blurry, sharp, out if sees_motion else None)
         if "sequence_length" in batch:
@@ -80,8 +84,9 @@ class StageMetrics(nn.Module):
         for name, value in values.items():
             self.average(name).update(value, batch["clip"], index)
 
-    def _update_regions(self, batch: dict[str, Tensor], restored: Tensor, blurry: Tensor, sharp: Tensor,
-                        out: NetOutput | None) -> None:
+    def _update_regions(
+        self, batch: dict[str, Tensor], restored: Tensor, blurry: Tensor, sharp: Tensor, out: NetOutput | None
+    ) -> None:
         """Pooled sums over the static (mask 0) and moving (mask 1) pixels."""
         moving = batch["mask"].float()
         index = batch["index"]

@@ -36,13 +36,17 @@ def chosen_checkpoint(trainer: pl.Trainer, choice: str, out_dir: Path) -> Path:
     """
     check_choice(choice)
     if choice == "best":
-        paths = (getattr(cb, "best_model_path", "") for cb in trainer.checkpoint_callbacks
-                 if getattr(cb, "monitor", None))
+        paths = (
+            getattr(cb, "best_model_path", "") for cb in trainer.checkpoint_callbacks if getattr(cb, "monitor", None)
+        )
         best = next(filter(None, paths), "")
         if best:
             return Path(best)
-        warnings.warn("test_ckpt=best: no monitored checkpoint was saved (no validation ran); testing the final "
-                      "weights (checkpoints/last.ckpt) instead", stacklevel=2)
+        warnings.warn(
+            "test_ckpt=best: no monitored checkpoint was saved (no validation ran); testing the final "
+            "weights (checkpoints/last.ckpt) instead",
+            stacklevel=2,
+        )
     path = out_dir / "checkpoints" / "last.ckpt"
     trainer.save_checkpoint(path)
     return path

@@ -105,9 +105,9 @@ class FlowDeblurModule(pl.LightningModule):
         terms = dict(self.loss(out.restored, batch["sharp"][:, target]))
         terms.update(out.motion.losses)
         if self.flow_supervised_weight > 0:
-            terms["flow/supervised"] = self.flow_supervised_weight * end_point_error(
-                out.motion.flows, batch["flow"]
-            ).mean()
+            terms["flow/supervised"] = (
+                self.flow_supervised_weight * end_point_error(out.motion.flows, batch["flow"]).mean()
+            )
         loss = torch.stack(list(terms.values())).sum()
         self._skip_step = not bool(torch.isfinite(loss))
         if self._skip_step:

@@ -8,8 +8,9 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
 
 
-def warmup_cosine(optimizer: Optimizer, total_steps: int, warmup_steps: int = 100,
-                  min_lr_ratio: float = 0.01) -> LambdaLR:
+def warmup_cosine(
+    optimizer: Optimizer, total_steps: int, warmup_steps: int = 100, min_lr_ratio: float = 0.01
+) -> LambdaLR:
     """Linear warm-up over ``warmup_steps``, then cosine decay to ``min_lr_ratio`` × the base LR at ``total_steps``."""
     warmup_steps = max(0, min(warmup_steps, total_steps - 1))
 

@@ -173,9 +173,9 @@ class WarpingLoss(nn.Module):
                 images = area_downsample(window.flatten(0, 1), level).unflatten(0, (b, t))
                 flow = flows[level].float()
                 if self.photometric_weight:
-                    photometric.append(weight * photometric_loss(
-                        images[:, 0], images[:, 1:], flow, self.penalty, quantile
-                    ))
+                    photometric.append(
+                        weight * photometric_loss(images[:, 0], images[:, 1:], flow, self.penalty, quantile)
+                    )
                 if self.smoothness_weight:
                     smoothness.append(weight * smoothness_loss(flow, images[:, 0], self.smoothness_alpha))
         terms = {}

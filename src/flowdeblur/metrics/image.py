@@ -38,8 +38,13 @@ def ssim(preds: Tensor, target: Tensor) -> Tensor:
     """
     with torch.autocast(preds.device.type, enabled=False):  # float32 even inside a bf16 eval step
         _, ssim_map = structural_similarity_index_measure(
-            preds.float().clamp(0, 1), target.float(), data_range=1.0, kernel_size=11, sigma=1.5,
-            reduction="none", return_full_image=True,
+            preds.float().clamp(0, 1),
+            target.float(),
+            data_range=1.0,
+            kernel_size=11,
+            sigma=1.5,
+            reduction="none",
+            return_full_image=True,
         )
     border = 11 // 2
     return ssim_map[..., border:-border, border:-border].mean(dim=(1, 2, 3))

@@ -29,9 +29,7 @@ def quantize_8bit(images: Tensor) -> Tensor:
     return images.float().clamp(0, 1).mul(255).round().div(255)
 
 
-def cdvd_metrics(
-    restored: Tensor, sharp: Tensor, frame: Tensor, sequence_length: Tensor
-) -> dict[str, Tensor]:
+def cdvd_metrics(restored: Tensor, sharp: Tensor, frame: Tensor, sequence_length: Tensor) -> dict[str, Tensor]:
     """(B, 3, H, W) ×2, frame numbers and sequence lengths (B,) -> ``psnr_cdvd``, ``ssim_cdvd`` (B,).
 
     NaN for frames within :data:`CDVD_EDGE_FRAMES` of either end of their sequence.

@@ -24,14 +24,15 @@ def metric_names(per_clip: Mapping[str, Mapping[int, float]]) -> list[str]:
     return [n for n in LEADING if n in per_clip] + sorted(n for n in per_clip if n not in LEADING)
 
 
-def sequence_rows(
-    per_clip: Mapping[str, Mapping[int, float]], names: Mapping[int, str]
-) -> list[dict[str, Any]]:
+def sequence_rows(per_clip: Mapping[str, Mapping[int, float]], names: Mapping[int, str]) -> list[dict[str, Any]]:
     """Metric -> clip -> value and clip -> name -> rows ``{clip, sequence, <metric>: value}``, by clip."""
     clips = sorted({clip for values in per_clip.values() for clip in values})
     return [
-        {"clip": clip, "sequence": names.get(clip, str(clip)),
-         **{name: per_clip[name].get(clip, math.nan) for name in metric_names(per_clip)}}
+        {
+            "clip": clip,
+            "sequence": names.get(clip, str(clip)),
+            **{name: per_clip[name].get(clip, math.nan) for name in metric_names(per_clip)},
+        }
         for clip in clips
     ]
 
@@ -55,9 +56,15 @@ def rows_markdown(rows: list[dict[str, Any]], overall: Mapping[str, float], stag
     def cell(value: Any) -> str:
         return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
 
-    lines = [f"# Evaluation: {stage}", "", "Conventions: docs/evaluation.md (primary: every frame, no crop; "
-             "`*_cdvd`: CDVD-TSP, first/last 2 frames left out, 4-pixel border crop).", "",
-             "| metric | mean over sequences |", "|---|---:|"]
+    lines = [
+        f"# Evaluation: {stage}",
+        "",
+        "Conventions: docs/evaluation.md (primary: every frame, no crop; "
+        "`*_cdvd`: CDVD-TSP, first/last 2 frames left out, 4-pixel border crop).",
+        "",
+        "| metric | mean over sequences |",
+        "|---|---:|",
+    ]
     lines += [f"| {name} | {cell(overall.get(f'{stage}/{name}'))} |" for name in names]
     lines += ["", f"| sequence | {' | '.join(names)} |", "|---|" + "---:|" * len(names)]
     lines += [f"| {row['sequence']} | {' | '.join(cell(row[n]) for n in names)} |" for row in rows]
@@ -65,13 +72,19 @@ def rows_markdown(rows: list[dict[str, Any]], overall: Mapping[str, float], stag
 
 
 def write_reports(
-    out_dir: Path, per_clip: Mapping[str, Mapping[int, float]], names: Mapping[int, str],
-    overall: Mapping[str, Any], stage: str,
+    out_dir: Path,
+    per_clip: Mapping[str, Mapping[int, float]],
+    names: Mapping[int, str],
+    overall: Mapping[str, Any],
+    stage: str,
 ) -> dict[str, Path]:
     """Write ``per_clip.csv``, ``per_clip.json`` and ``report.md`` into ``out_dir``; returns label -> path."""
     rows = sequence_rows(per_clip, names)
-    paths = {"per sequence (csv)": out_dir / "per_clip.csv", "per sequence (json)": out_dir / "per_clip.json",
-             "report": out_dir / "report.md"}
+    paths = {
+        "per sequence (csv)": out_dir / "per_clip.csv",
+        "per sequence (json)": out_dir / "per_clip.json",
+        "report": out_dir / "report.md",
+    }
     write_text_atomic(paths["per sequence (csv)"], rows_csv(rows))
     write_json_atomic(paths["per sequence (json)"], {"overall": dict(overall), "sequences": rows})
     write_text_atomic(paths["report"], rows_markdown(rows, overall, stage))

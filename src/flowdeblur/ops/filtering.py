@@ -57,12 +57,16 @@ def filter_groups(x: Tensor, filters: Tensor, kernel_size: int) -> int:
     taps = kernel_size * kernel_size
     same_size = filters.shape[0] == x.shape[0] and filters.shape[2:] == x.shape[2:]
     if x.dim() != 4 or filters.dim() != 4 or not same_size:
-        raise ValueError(f"per_pixel_filter: expected x (B, C, H, W) and filters (B, G*k*k, H, W) of the "
-                         f"same B, H, W, got {tuple(x.shape)} and {tuple(filters.shape)}")
+        raise ValueError(
+            f"per_pixel_filter: expected x (B, C, H, W) and filters (B, G*k*k, H, W) of the "
+            f"same B, H, W, got {tuple(x.shape)} and {tuple(filters.shape)}"
+        )
     groups, rest = divmod(filters.shape[1], taps)
     if rest or groups == 0 or x.shape[1] % groups:
-        raise ValueError(f"per_pixel_filter: filters with {filters.shape[1]} channels are not G*{taps} taps "
-                         f"with G dividing the {x.shape[1]} channels of x")
+        raise ValueError(
+            f"per_pixel_filter: filters with {filters.shape[1]} channels are not G*{taps} taps "
+            f"with G dividing the {x.shape[1]} channels of x"
+        )
     return groups
 
 
@@ -140,8 +144,12 @@ class _PerPixelFilter(torch.autograd.Function):
         if need_filters:
             grad_filters = filters.new_empty((b, groups, k * k, 1, h, w))
             _filter_gradients_(grad_filters.unbind(2), gg, xg, windows)
-        return (None if grad_x is None else grad_x.view(b, c, h, w),
-                None if grad_filters is None else grad_filters.view(filters.shape), None, None)
+        return (
+            None if grad_x is None else grad_x.view(b, c, h, w),
+            None if grad_filters is None else grad_filters.view(filters.shape),
+            None,
+            None,
+        )
 
 
 def _filter_gradients_(grad_taps: tuple[Tensor, ...], gg: Tensor, xg: Tensor, windows: list[Window]) -> None:

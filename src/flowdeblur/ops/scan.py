@@ -105,8 +105,10 @@ def _check(x: Tensor, gates: Tensor, directions: tuple[str, ...], impl: str) -> 
         raise ValueError(f"gated_scan: impl must be one of {IMPLS}, got '{impl}'")
     expected = (x.shape[0], len(directions) * x.shape[1], *x.shape[2:]) if x.dim() == 4 else None
     if gates.dim() != 4 or tuple(gates.shape) != expected:
-        raise ValueError(f"gated_scan: expected x (B, C, H, W) and gates {expected} for {len(directions)} "
-                         f"direction(s), got {tuple(x.shape)} and {tuple(gates.shape)}")
+        raise ValueError(
+            f"gated_scan: expected x (B, C, H, W) and gates {expected} for {len(directions)} "
+            f"direction(s), got {tuple(x.shape)} and {tuple(gates.shape)}"
+        )
 
 
 class _GatedScan(torch.autograd.Function):
@@ -140,8 +142,14 @@ class _GatedScan(torch.autograd.Function):
         x, gates, out = ctx.saved_tensors
         grad_x = torch.zeros_like(x)
         grad_gates = torch.empty_like(gates)
-        blocks = zip(_blocks(gates, x), _blocks(out, x), _blocks(grad_out, x), _blocks(grad_gates, x),
-                     ctx.directions, strict=True)
+        blocks = zip(
+            _blocks(gates, x),
+            _blocks(out, x),
+            _blocks(grad_out, x),
+            _blocks(grad_gates, x),
+            ctx.directions,
+            strict=True,
+        )
         for g, h, grad_h, grad_g, direction in blocks:
             dim, reverse = _scan_dim(direction), _is_reverse(direction)
             # u_t = dL/dh_t + g_next * u_next ("next" in scan order): a plain scan in the opposite direction,
@@ -275,9 +283,7 @@ def _loop_(h: Tensor, a: Tensor, reverse: bool, x: Tensor | None, init: Tensor |
         prev = h_t
 
 
-def _chunked_(
-    h: Tensor, a: Tensor, chunk: int, reverse: bool, x: Tensor | None, init: Tensor | None
-) -> None:
+def _chunked_(h: Tensor, a: Tensor, chunk: int, reverse: bool, x: Tensor | None, init: Tensor | None) -> None:
     """The recurrence in place on (..., n * chunk, W), with loops over the rows of one chunk only."""
     *lead, length, width = h.shape
     shape = (*lead, length // chunk, chunk, width)

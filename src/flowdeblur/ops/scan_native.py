@@ -71,9 +71,10 @@ def build(cflags: tuple[str, ...]) -> ModuleType | None:
         code = source()
         key = "\n".join([code, *cflags, _cpu_flags()])
         name = "flowdeblur_scan_" + hashlib.sha256(key.encode()).hexdigest()[:12]
-        return load_inline(name, cpp_sources=code, extra_cflags=list(cflags), extra_ldflags=["-fopenmp"],
-                           verbose=False)
+        return load_inline(name, cpp_sources=code, extra_cflags=list(cflags), extra_ldflags=["-fopenmp"], verbose=False)
     except Exception as error:  # no compiler, no headers, a failed build: the pure-PyTorch scan runs instead
-        log.warning("flowdeblur: compiled gated scan unavailable (%s); using the PyTorch version",
-                    str(error).splitlines()[0] if str(error) else type(error).__name__)
+        log.warning(
+            "flowdeblur: compiled gated scan unavailable (%s); using the PyTorch version",
+            str(error).splitlines()[0] if str(error) else type(error).__name__,
+        )
         return None

@@ -45,6 +45,7 @@ def upsample_flow(flow: Tensor, factor: int) -> Tensor:
     level (bilinear, computed in float32 whatever the autocast)."""
     b, n, _, h, w = flow.shape
     with torch.autocast(flow.device.type, enabled=False):
-        up = F.interpolate(flow.float().reshape(b * n, 2, h, w), scale_factor=factor, mode="bilinear",
-                           align_corners=False)
+        up = F.interpolate(
+            flow.float().reshape(b * n, 2, h, w), scale_factor=factor, mode="bilinear", align_corners=False
+        )
     return (up * factor).reshape(b, n, 2, h * factor, w * factor)

@@ -41,8 +41,9 @@ class WeightSource(nn.Module):
         raise NotImplementedError  # pragma: no cover - interface
 
 
-def build_heads(specs: dict[int, WeightSpec], channels: dict[int, int], head: HeadFactory | None,
-                source: str) -> nn.ModuleDict:
+def build_heads(
+    specs: dict[int, WeightSpec], channels: dict[int, int], head: HeadFactory | None, source: str
+) -> nn.ModuleDict:
     """One weight head per conditioned level, fed with that level's motion-feature channels."""
     if specs and head is None:
         raise ValueError(f"model.head: the '{source}' weight source needs a weight head")

@@ -28,8 +28,7 @@ class StaticWeights(nn.Module):
     def __init__(self, spec: WeightSpec) -> None:
         super().__init__()
         if spec.kind not in KINDS:
-            raise ValueError(f"StaticWeights: unknown weight kind '{spec.kind}' in {spec}; "
-                             f"expected one of {KINDS}")
+            raise ValueError(f"StaticWeights: unknown weight kind '{spec.kind}' in {spec}; expected one of {KINDS}")
         self.spec = spec
         shape = (1, spec.channels, 1, 1) if spec.per_pixel else (1, spec.channels)
         self.raw = nn.Parameter(torch.zeros(shape))
@@ -54,8 +53,9 @@ class StaticSource(WeightSource):
 
     sees_motion = False
 
-    def __init__(self, specs: dict[int, WeightSpec], channels: dict[int, int] | None = None,
-                 head: HeadFactory | None = None) -> None:
+    def __init__(
+        self, specs: dict[int, WeightSpec], channels: dict[int, int] | None = None, head: HeadFactory | None = None
+    ) -> None:
         super().__init__()
         self.weights = nn.ModuleDict({str(level): StaticWeights(spec) for level, spec in specs.items()})
 

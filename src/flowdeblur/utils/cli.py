@@ -12,7 +12,12 @@ from flowdeblur.utils.run_dir import RunDirError
 
 # Errors that name a bad option, file or value (the project raises ValueError for config checks).
 USER_ERRORS: tuple[type[BaseException], ...] = (
-    CheckpointError, RunDirError, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError,
+    CheckpointError,
+    RunDirError,
+    ValueError,
+    FileNotFoundError,
+    FileExistsError,
+    NotADirectoryError,
 )
 
 
@@ -25,4 +30,3 @@ def user_errors(prog: str) -> Iterator[None]:
     except USER_ERRORS as err:
         print(f"{prog}: error: {type(err).__name__}: {err}", file=sys.stderr)
         raise SystemExit(2) from err
-

@@ -17,8 +17,9 @@ def count_parameters(net: nn.Module) -> dict[str, int]:
     return counts
 
 
-def effective_parameters(net: nn.Module, num_frames: int, height: int, width: int, target: int | None = None,
-                         seed: int = 0) -> int:
+def effective_parameters(
+    net: nn.Module, num_frames: int, height: int, width: int, target: int | None = None, seed: int = 0
+) -> int:
     """Parameters on a gradient path to the restored frame, measured by one backward pass.
 
     A copy of ``net`` (eval mode, float32) has every parameter perturbed by N(0, 0.01²) noise, so that

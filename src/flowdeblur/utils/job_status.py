@@ -43,13 +43,16 @@ def mark_running(out_dir: Path) -> None:
 @rank_zero_only
 def record_failure(out_dir: Path, error: BaseException, elapsed_s: float) -> None:
     """Write ``metrics.json`` with status ``failed``, the error and its traceback."""
-    write_json_atomic(out_dir / "metrics.json", {
-        "status": "failed",
-        "error": f"{type(error).__name__}: {error}",
-        "traceback": "".join(traceback.format_exception(error)),
-        "overrides": " ".join(job_overrides()),
-        "time/failed_after_s": elapsed_s,
-    })
+    write_json_atomic(
+        out_dir / "metrics.json",
+        {
+            "status": "failed",
+            "error": f"{type(error).__name__}: {error}",
+            "traceback": "".join(traceback.format_exception(error)),
+            "overrides": " ".join(job_overrides()),
+            "time/failed_after_s": elapsed_s,
+        },
+    )
 
 
 def run_job(job: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> dict[str, Any]:
@@ -70,6 +73,7 @@ def run_job(job: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> dic
         finish_wandb_run(exit_code=1)
         if not (isinstance(err, Exception) and is_multirun()):
             raise
-        log.error("job failed (recorded in %s, the sweep goes on): %s: %s",
-                  out_dir / "metrics.json", type(err).__name__, err)
+        log.error(
+            "job failed (recorded in %s, the sweep goes on): %s: %s", out_dir / "metrics.json", type(err).__name__, err
+        )
         return {"status": "failed", "error": f"{type(err).__name__}: {err}"}

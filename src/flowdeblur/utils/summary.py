@@ -33,8 +33,11 @@ def print_parameters(summary: Mapping[str, float | str]) -> None:
     total = summary.get("params/total")
     if not isinstance(total, (int, float)):
         return
-    parts = [f"{key.split('/', 1)[1]} {millions(value)}" for key, value in summary.items()
-             if key.startswith("params/") and key not in ("params/total", "params/effective")]
+    parts = [
+        f"{key.split('/', 1)[1]} {millions(value)}"
+        for key, value in summary.items()
+        if key.startswith("params/") and key not in ("params/total", "params/effective")
+    ]
     effective = summary.get("params/effective")
     head = f"effective {millions(effective)}; " if isinstance(effective, (int, float)) else ""
     Console().print(f"[bold]model[/bold]: {millions(total)} parameters ({head}{', '.join(parts)})", soft_wrap=True)

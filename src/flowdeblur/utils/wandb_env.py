@@ -25,8 +25,11 @@ def default_to_offline() -> str:
         os.environ["WANDB_MODE"] = "offline"
     os.environ.setdefault("WANDB_SILENT", "true")
     if os.environ.get("WANDB_MODE", "online") == "online" and not server_reachable():
-        warnings.warn(f"W&B server {base_url()} is unreachable: logging offline instead "
-                      "(upload later with `wandb sync <run dir>/wandb/offline-run-*`)", stacklevel=2)
+        warnings.warn(
+            f"W&B server {base_url()} is unreachable: logging offline instead "
+            "(upload later with `wandb sync <run dir>/wandb/offline-run-*`)",
+            stacklevel=2,
+        )
         os.environ["WANDB_MODE"] = "offline"
     return os.environ.get("WANDB_MODE", "online")
 

@@ -64,7 +64,7 @@ def _payloads(data: bytes) -> Iterator[bytes]:
             offset += BLOCK_LEN - offset % BLOCK_LEN
             continue
         crc, length, kind = struct.unpack_from("<IHB", data, offset)
-        chunk = data[offset + HEADER_LEN: offset + HEADER_LEN + length]
+        chunk = data[offset + HEADER_LEN : offset + HEADER_LEN + length]
         if kind == 0 or len(chunk) < length or zlib.crc32(chunk, zlib.crc32(bytes([kind]))) != crc:
             return
         offset += HEADER_LEN + length
@@ -144,6 +144,11 @@ def load_offline_run_info(run_dir: str | Path) -> dict[str, Any]:
     for record in read_records(find_run_file(run_dir)):
         if record.WhichOneof("record_type") == "run":
             run = record.run
-            return {"id": run.run_id, "project": run.project, "name": run.display_name,
-                    "group": run.run_group, "tags": list(run.tags)}
+            return {
+                "id": run.run_id,
+                "project": run.project,
+                "name": run.display_name,
+                "group": run.run_group,
+                "tags": list(run.tags),
+            }
     raise OfflineRunError(f"'{run_dir}': the W&B run file has no run record")

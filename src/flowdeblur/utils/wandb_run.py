@@ -62,8 +62,11 @@ def apply_sweep_identity(cfg: DictConfig) -> None:
 def apply_run_id(cfg: DictConfig, out_dir: Path) -> str | None:
     """Give every configured ``WandbLogger`` the run dir's W&B run id (made and stored on the first start) and
     ``resume="allow"``, in place; returns the id, or None without a W&B logger."""
-    nodes = [node for node in (cfg.get("logger") or {}).values()
-             if node is not None and str(node.get("_target_", "")).endswith("WandbLogger")]
+    nodes = [
+        node
+        for node in (cfg.get("logger") or {}).values()
+        if node is not None and str(node.get("_target_", "")).endswith("WandbLogger")
+    ]
     if not nodes:
         return None
     id_file = out_dir / RUN_ID_FILE

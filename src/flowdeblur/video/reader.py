@@ -58,7 +58,10 @@ class VideoReader:
             ) from err
         first = self.first
         self.colour: tuple[int, int, int, int] | None = (
-            first.colorspace, first.color_range, first.color_primaries, first.color_trc
+            first.colorspace,
+            first.color_range,
+            first.color_primaries,
+            first.color_trc,
         )
         if self.colour == UNTAGGED:
             self.colour = None
@@ -127,4 +130,3 @@ def open_reader(path: str | Path, skip: int = 0) -> VideoReader | FolderReader:
     if not path.is_file():
         raise FrameError(f"{path}: no such file or folder; expected a video file or a folder of frames")
     return VideoReader(path, skip)
-

@@ -39,8 +39,8 @@ def aligned_difference(a: Tensor, b: Tensor, shift: int = SHIFT) -> float:
     best = float("inf")
     for dy in range(-shift, shift + 1):
         for dx in range(-shift, shift + 1):
-            part_a = a[:, max(dy, 0):height + min(dy, 0), max(dx, 0):width + min(dx, 0)]
-            part_b = b[:, max(-dy, 0):height + min(-dy, 0), max(-dx, 0):width + min(-dx, 0)]
+            part_a = a[:, max(dy, 0) : height + min(dy, 0), max(dx, 0) : width + min(dx, 0)]
+            part_b = b[:, max(-dy, 0) : height + min(-dy, 0), max(-dx, 0) : width + min(-dx, 0)]
             best = min(best, (part_a - part_b).abs().mean().item())
     return best
 

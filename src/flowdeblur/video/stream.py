@@ -20,8 +20,13 @@ _UNKNOWN_LENGTH = 2**62
 
 
 def sliding_windows(
-    frames: Iterable[Tensor], num_frames: int, target: int, edge: str = "reflect",
-    is_cut: Callable[[Tensor], bool] | None = None, first: int = 0, stop: int | None = None,
+    frames: Iterable[Tensor],
+    num_frames: int,
+    target: int,
+    edge: str = "reflect",
+    is_cut: Callable[[Tensor], bool] | None = None,
+    first: int = 0,
+    stop: int | None = None,
 ) -> Iterator[tuple[int, Tensor]]:
     """Frames (3, H, W) one by one -> (frame number, window (T, 3, H, W) holding it in slot ``target``).
 

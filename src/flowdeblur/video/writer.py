@@ -67,7 +67,12 @@ class VideoWriter:
     """
 
     def __init__(
-        self, path: Path, fps: Fraction, size: tuple[int, int], codec: str = "libx264", crf: int = 18,
+        self,
+        path: Path,
+        fps: Fraction,
+        size: tuple[int, int],
+        codec: str = "libx264",
+        crf: int = 18,
         colour: tuple[int, int, int, int] | None = None,
     ) -> None:
         self.path, self.colour = path, colour
@@ -98,8 +103,12 @@ class VideoWriter:
         picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
         if self.stream.pix_fmt != "rgb24":
             matrix, value_range = self.colour[:2] if self.colour else (None, None)
-            picture = picture.reformat(format=self.stream.pix_fmt, interpolation=TO_YUV,
-                                       dst_colorspace=matrix or None, dst_color_range=value_range or None)
+            picture = picture.reformat(
+                format=self.stream.pix_fmt,
+                interpolation=TO_YUV,
+                dst_colorspace=matrix or None,
+                dst_color_range=value_range or None,
+            )
             if self.colour:
                 picture.colorspace, picture.color_range = self.colour[:2]
         for packet in self.stream.encode(picture):
@@ -147,7 +156,12 @@ class FolderWriter:
 
 
 def open_writer(
-    path: Path, kind: str, fps: Fraction, size: tuple[int, int], codec: str = "libx264", crf: int = 18,
+    path: Path,
+    kind: str,
+    fps: Fraction,
+    size: tuple[int, int],
+    codec: str = "libx264",
+    crf: int = 18,
     colour: tuple[int, int, int, int] | None = None,
 ) -> VideoWriter | FolderWriter:
     """A sink of ``kind`` (from :func:`check_output`) for frames of ``size`` (height, width)."""

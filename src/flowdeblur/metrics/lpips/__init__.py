@@ -33,16 +33,22 @@ from flowdeblur.metrics.lpips.model import LPIPSNet
 from flowdeblur.metrics.lpips.pretrained import load_pretrained, lpips_available
 
 __all__ = [
-    "LPIPSLoss", "LPIPSMetric", "LPIPSNet", "LPIPSUnavailableError", "LPIPSWeightsError",
-    "load_pretrained", "lpips", "lpips_available", "lpips_module_or_none",
+    "LPIPSLoss",
+    "LPIPSMetric",
+    "LPIPSNet",
+    "LPIPSUnavailableError",
+    "LPIPSWeightsError",
+    "load_pretrained",
+    "lpips",
+    "lpips_available",
+    "lpips_module_or_none",
 ]
 
 
 class _CallablePackage(types.ModuleType):
     """Makes ``flowdeblur.metrics.lpips(preds, target, ...)`` call :func:`lpips`."""
 
-    def __call__(self, preds: Tensor, target: Tensor, net: str = "alex",
-                 weights: str | Path | None = None) -> Tensor:
+    def __call__(self, preds: Tensor, target: Tensor, net: str = "alex", weights: str | Path | None = None) -> Tensor:
         return lpips(preds, target, net=net, weights=weights)
 
 

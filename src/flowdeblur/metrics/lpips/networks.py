@@ -51,8 +51,10 @@ def _conv_relu(c_in: int, c_out: int, kernel: int, stride: int = 1, padding: int
 def alexnet_features() -> FeatureStack:
     """AlexNet conv1–conv5 (taps relu1..relu5 = indices 1, 4, 7, 9, 11); inputs at least 31×31."""
     layers = [
-        *_conv_relu(3, 64, 11, stride=4, padding=2), nn.MaxPool2d(3, 2),
-        *_conv_relu(64, 192, 5, padding=2), nn.MaxPool2d(3, 2),
+        *_conv_relu(3, 64, 11, stride=4, padding=2),
+        nn.MaxPool2d(3, 2),
+        *_conv_relu(64, 192, 5, padding=2),
+        nn.MaxPool2d(3, 2),
         *_conv_relu(192, 384, 3),
         *_conv_relu(384, 256, 3),
         *_conv_relu(256, 256, 3),

@@ -28,8 +28,7 @@ def load_pretrained(net: str = "alex", weights: str | Path | None = None, fetch:
     return model.eval().requires_grad_(False)
 
 
-def lpips_available(net: str = "alex", weights: str | Path | None = None,
-                    fetch: bool = True) -> tuple[bool, str]:
+def lpips_available(net: str = "alex", weights: str | Path | None = None, fetch: bool = True) -> tuple[bool, str]:
     """-> (True, the backbone file used) or (False, why LPIPS-``net`` is unavailable).
 
     With ``fetch`` (default) a missing backbone is fetched once per process, as the metric itself would.

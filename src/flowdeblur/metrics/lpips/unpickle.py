@@ -49,8 +49,7 @@ def _check_tree(tree: Any, where: str) -> None:
                 raise pickle.UnpicklingError(f"non-string key {key!r} at {where or '/'}")
             _check_tree(value, f"{where}/{key}")
     elif not isinstance(tree, np.ndarray) or tree.dtype.hasobject:
-        raise pickle.UnpicklingError(
-            f"expected a numeric numpy array at {where or '/'}, got {type(tree).__name__}")
+        raise pickle.UnpicklingError(f"expected a numeric numpy array at {where or '/'}, got {type(tree).__name__}")
 
 
 def load_array_tree(data: bytes) -> ArrayTree:

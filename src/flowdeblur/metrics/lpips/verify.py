@@ -44,10 +44,15 @@ def check_layout(tensors: Mapping[str, Tensor], expected: Mapping[str, tuple[int
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     if missing or unexpected:
-        raise LPIPSWeightsError(f"{source}: not LPIPS weights of the expected layout "
-                                f"(missing keys {missing[:4]}, unexpected keys {unexpected[:4]})")
-    wrong = [f"{key} {tuple(t.shape)} {t.dtype} (expected {expected[key]} float32)"
-             for key, t in tensors.items() if tuple(t.shape) != expected[key] or t.dtype != torch.float32]
+        raise LPIPSWeightsError(
+            f"{source}: not LPIPS weights of the expected layout "
+            f"(missing keys {missing[:4]}, unexpected keys {unexpected[:4]})"
+        )
+    wrong = [
+        f"{key} {tuple(t.shape)} {t.dtype} (expected {expected[key]} float32)"
+        for key, t in tensors.items()
+        if tuple(t.shape) != expected[key] or t.dtype != torch.float32
+    ]
     if wrong:
         raise LPIPSWeightsError(f"{source}: wrong tensor shapes/dtypes: {'; '.join(wrong[:4])}")
 

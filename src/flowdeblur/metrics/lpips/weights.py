@@ -62,8 +62,7 @@ def _in_location(location: Path, spec: WeightSpec) -> Path:
         for name in (spec.converted_file, spec.torchvision_file):
             if (location / name).is_file():
                 return location / name
-        raise LPIPSUnavailableError(
-            f"{location} holds neither {spec.converted_file} nor {spec.torchvision_file}")
+        raise LPIPSUnavailableError(f"{location} holds neither {spec.converted_file} nor {spec.torchvision_file}")
     if location.is_file():
         return location
     raise LPIPSUnavailableError(f"LPIPS weights path {location} does not exist")
@@ -79,7 +78,8 @@ def _fetch(spec: WeightSpec) -> Path:
             _fetch_failures[key] = str(err)
     raise LPIPSUnavailableError(
         f"no {spec.backbone} weights: none given ({ENV_WEIGHTS} unset), none at {hub_file(spec)} or "
-        f"{cache / spec.converted_file}, and fetching them failed: {_fetch_failures[key]}")
+        f"{cache / spec.converted_file}, and fetching them failed: {_fetch_failures[key]}"
+    )
 
 
 def resolve_backbone(net: str, weights: str | Path | None = None, fetch: bool = True) -> Path:
@@ -95,8 +95,10 @@ def resolve_backbone(net: str, weights: str | Path | None = None, fetch: bool = 
         if candidate.is_file():
             return candidate
     if not fetch:
-        raise LPIPSUnavailableError(f"no {spec.backbone} weights at {hub_file(spec)} or "
-                                    f"{cache_dir() / spec.converted_file}; run `{FETCH_COMMAND}`")
+        raise LPIPSUnavailableError(
+            f"no {spec.backbone} weights at {hub_file(spec)} or "
+            f"{cache_dir() / spec.converted_file}; run `{FETCH_COMMAND}`"
+        )
     return _fetch(spec)
 
 
@@ -110,9 +112,12 @@ def _read_torchvision(path: Path, spec: WeightSpec) -> dict[str, Tensor]:
     tensors = {k: v for k, v in state.items() if k.startswith("features.")}
     check_layout(tensors, backbone_shapes(spec.net), str(path))
     if not file_sha256(path).startswith(spec.torchvision_sha256_prefix) and (
-            tensor_digest(tensors) != spec.backbone_digest):
-        raise LPIPSWeightsError(f"{path}: checksum mismatch (neither torchvision's SHA-256 prefix "
-                                f"{spec.torchvision_sha256_prefix} nor the pinned tensor checksum)")
+        tensor_digest(tensors) != spec.backbone_digest
+    ):
+        raise LPIPSWeightsError(
+            f"{path}: checksum mismatch (neither torchvision's SHA-256 prefix "
+            f"{spec.torchvision_sha256_prefix} nor the pinned tensor checksum)"
+        )
     return tensors
 
 
@@ -159,8 +164,9 @@ def _verified_state(net: str, backbone: Path, stamp: tuple[int, int]) -> dict[st
     return state
 
 
-def pretrained_state(net: str = "alex", weights: str | Path | None = None,
-                     fetch: bool = True) -> tuple[dict[str, Tensor], Path]:
+def pretrained_state(
+    net: str = "alex", weights: str | Path | None = None, fetch: bool = True
+) -> tuple[dict[str, Tensor], Path]:
     """-> (verified state dict for :class:`LPIPSNet`, backbone file it came from); verified once per file."""
     path = resolve_backbone(net, weights, fetch).resolve()
     info = path.stat()

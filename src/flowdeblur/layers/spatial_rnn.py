@@ -28,11 +28,11 @@ class SpatialRNN(ConditionedLayer):
         if impl not in IMPLS:
             raise ValueError(f"model.layer.impl: expected one of {IMPLS}, got '{impl}'")
         self.impl = impl
-        self.merge = nn.Conv2d(len(DIRECTIONS) * channels, channels, kernel_size=1)
+        self.merge = nn.Conv2d(len(DIRECTIONS) * channels, channels, kernel_size=1, bias=True)
         with torch.no_grad():
             eye = torch.eye(channels).repeat(1, len(DIRECTIONS)) / len(DIRECTIONS)
             self.merge.weight.copy_(eye.view(channels, len(DIRECTIONS) * channels, 1, 1))
-            self.merge.bias.zero_()
+            nn.init.zeros_(self.merge.bias)  # type: ignore[arg-type]  # built with bias=True
 
     @property
     def weight_spec(self) -> WeightSpec:

@@ -18,10 +18,12 @@ Implementations with the same values and gradients:
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.autograd.function import FunctionCtx, once_differentiable
+from torch.autograd.function import once_differentiable
 
 IMPLS = ("reference", "fast")
 
@@ -78,7 +80,7 @@ def _overlap(size: int, offset: int) -> tuple[slice, slice] | None:
     return slice(lo, hi), slice(lo + offset, hi + offset)
 
 
-Window = tuple[int, tuple[slice, ...], tuple[slice, ...]]
+Window = tuple[int, tuple[Any, slice, slice], tuple[Any, slice, slice]]
 
 
 def _windows(kernel_size: int, height: int, width: int) -> list[Window]:
@@ -111,7 +113,7 @@ class _PerPixelFilter(torch.autograd.Function):
     """x (B, C, H, W), filters (B, G*k*k, H, W) -> (B, C, H, W) by shift-and-accumulate."""
 
     @staticmethod
-    def forward(ctx: FunctionCtx, x: Tensor, filters: Tensor, kernel_size: int, groups: int) -> Tensor:
+    def forward(ctx: Any, x: Tensor, filters: Tensor, kernel_size: int, groups: int) -> Tensor:
         b, c, h, w = x.shape
         xg = x.reshape(b, groups, c // groups, h, w)
         taps = filters.reshape(b, groups, kernel_size * kernel_size, h, w).unsqueeze(3).unbind(2)
@@ -125,7 +127,7 @@ class _PerPixelFilter(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: FunctionCtx, grad_out: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:
+    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:
         x, filters = ctx.saved_tensors
         k, groups = ctx.kernel_size, ctx.groups
         b, c, h, w = x.shape

@@ -24,10 +24,11 @@ Implementations with the same values and gradients:
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor
-from torch.autograd.function import FunctionCtx, once_differentiable
+from torch.autograd.function import once_differentiable
 
 from flowdeblur.ops import scan_native
 
@@ -71,9 +72,8 @@ def gated_scan_reference(x: Tensor, g: Tensor, direction: str) -> Tensor:
     """(B, C, H, W), gates (B, C, H, W) -> (B, C, H, W): the recurrence as a loop over columns or rows."""
     _check(x, g, (direction,), "reference")
     dim = _scan_dim(direction)
-    steps = range(x.shape[dim])
-    if _is_reverse(direction):
-        steps = reversed(steps)
+    length = x.shape[dim]
+    steps = reversed(range(length)) if _is_reverse(direction) else iter(range(length))
     h = torch.zeros_like(x.select(dim, 0))
     out: dict[int, Tensor] = {}
     for t in steps:
@@ -119,14 +119,15 @@ class _GatedScan(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: FunctionCtx, x: Tensor, gates: Tensor, directions: tuple[str, ...]) -> Tensor:
+    def forward(ctx: Any, x: Tensor, gates: Tensor, directions: tuple[str, ...]) -> Tensor:
         out = torch.empty(gates.shape, dtype=x.dtype, device=x.device)
-        x_t = a_t = None
+        x_t: Tensor | None = None
+        a_t: Tensor | None = None
         for g, h, direction in zip(_blocks(gates, x), _blocks(out, x), directions, strict=True):
             if _scan_dim(direction) == -2:
                 scan_rows_(h, _rows(g), _is_reverse(direction), x)
                 continue
-            if x_t is None:
+            if x_t is None or a_t is None:
                 x_t = x.transpose(-1, -2).contiguous()
                 a_t = torch.empty_like(x_t)
             a_t.copy_(g.transpose(-1, -2))
@@ -138,7 +139,7 @@ class _GatedScan(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: FunctionCtx, grad_out: Tensor) -> tuple[Tensor, Tensor, None]:
+    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor, Tensor, None]:
         x, gates, out = ctx.saved_tensors
         grad_x = torch.zeros_like(x)
         grad_gates = torch.empty_like(gates)
@@ -176,11 +177,11 @@ class _NativeScan4(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: FunctionCtx, x: Tensor, gates: Tensor) -> Tensor:
+    def forward(ctx: Any, x: Tensor, gates: Tensor) -> Tensor:
         nhwc = gates.is_contiguous(memory_format=torch.channels_last) and not gates.is_contiguous()
         layout = torch.channels_last if nhwc else torch.contiguous_format
         x, gates = x.contiguous(memory_format=layout), gates.contiguous(memory_format=layout)
-        kernel = scan_native.load()
+        kernel = scan_native.require()
         out = (kernel.forward_nhwc if nhwc else kernel.forward)(x, gates)
         ctx.save_for_backward(x, gates, out)
         ctx.nhwc = nhwc
@@ -188,9 +189,9 @@ class _NativeScan4(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: FunctionCtx, grad_out: Tensor) -> tuple[Tensor, Tensor]:
+    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor, Tensor]:
         x, gates, out = ctx.saved_tensors
-        kernel = scan_native.load()
+        kernel = scan_native.require()
         if ctx.nhwc:
             grad_out = grad_out.contiguous(memory_format=torch.channels_last)
             grad_x, grad_gates = kernel.backward_nhwc(x, gates, out, grad_out)

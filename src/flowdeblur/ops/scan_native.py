@@ -62,6 +62,14 @@ def load() -> ModuleType | None:
     return build(CFLAGS)
 
 
+def require() -> ModuleType:
+    """The compiled kernel module; only called where :func:`load` has already returned it."""
+    kernel = load()
+    if kernel is None:
+        raise RuntimeError("flowdeblur: the compiled gated scan is not available")
+    return kernel
+
+
 @functools.cache
 def build(cflags: tuple[str, ...]) -> ModuleType | None:
     """The kernel compiled with ``cflags`` (cached per source, flags and CPU), or None if the build fails."""

@@ -150,12 +150,10 @@ class SyntheticBlurClips(Dataset):
         epoch = self.epoch if self.split == "train" else 0
         return np.random.default_rng([self.seed, _SPLIT_IDS[self.split], epoch, index])
 
-    def clip_scene(self, rng: np.random.Generator) -> tuple[Scene, int]:
-        """The scene ``rng`` draws, posed at its T * M render times, and M (renders per exposure)."""
+    def scene(self, rng: np.random.Generator, times: np.ndarray | None = None) -> Scene:
+        """The scene ``rng`` draws, posed at sub-frame ``times`` (default: the N sub-frames of every frame)."""
         n = self.blur_subframes
-        m = self.renders_per_frame(copy.deepcopy(rng))
-        times = np.concatenate([np.linspace(i * n, i * n + n - 1, m) for i in range(self.num_frames)])
-        scene = sample_scene(
+        return sample_scene(
             rng,
             self.photos,
             self.size,
@@ -166,23 +164,20 @@ class SyntheticBlurClips(Dataset):
             self.camera_motion_prob,
             times,
         )
-        return scene, m
+
+    def clip_scene(self, rng: np.random.Generator) -> tuple[Scene, int]:
+        """The scene ``rng`` draws, posed at its T * M render times, and M (renders per exposure)."""
+        n = self.blur_subframes
+        m = self.renders_per_frame(copy.deepcopy(rng))
+        times = np.concatenate([np.linspace(i * n, i * n + n - 1, m) for i in range(self.num_frames)])
+        return self.scene(rng, times), m
 
     def renders_per_frame(self, rng: np.random.Generator) -> int:
         """M: renders per exposure for the scene ``rng`` draws (odd, >= N), from its motion per sub-frame."""
         n = self.blur_subframes
         if self.max_subframe_motion == 0 or n == 1:
             return n
-        probe = sample_scene(
-            rng,
-            self.photos,
-            self.size,
-            self.num_frames * n,
-            self.target * n + n // 2,
-            self.max_objects,
-            self.max_speed,
-            self.camera_motion_prob,
-        )
+        probe = self.scene(rng)
         gaps = math.ceil((n - 1) * step_motion(probe, self.size) / self.max_subframe_motion)
         return max(n, gaps + 1 + gaps % 2)
 

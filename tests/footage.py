@@ -42,6 +42,15 @@ def write_pair(blur_dir: Path, sharp_dir: Path, count: int, seed: int, suffix: s
     write_frames(sharp_dir, sharp[1:-1], suffix)
 
 
+def encode(container: av.container.OutputContainer, stream: av.video.stream.VideoStream, frames: np.ndarray) -> None:
+    """Encode RGB ``frames`` (N, H, W, 3) uint8 into ``stream`` and flush it."""
+    for frame in frames:
+        for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+
+
 def write_video(path: Path, frames: np.ndarray, fps: int = 12) -> Path:
     """Lossless RGB H.264 (libx264rgb, qp 0): decodes back to exactly ``frames``."""
     with av.open(str(path), "w") as container:
@@ -49,11 +58,7 @@ def write_video(path: Path, frames: np.ndarray, fps: int = 12) -> Path:
         stream.height, stream.width = frames.shape[1:3]
         stream.pix_fmt = "rgb24"
         stream.options = {"qp": "0"}
-        for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+        encode(container, stream, frames)
     return path
 
 
@@ -106,11 +111,7 @@ def write_yuv_video(path: Path, frames: np.ndarray, fps: int = 12, crf: int = 18
         stream.options = {"crf": str(crf)}
         if rotation:
             stream.set_display_rotation(rotation)
-        for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+        encode(container, stream, frames)
     return path
 
 

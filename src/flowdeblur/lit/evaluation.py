@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from flowdeblur.metrics.aggregate import ClipAverage
-from flowdeblur.metrics.flow import end_point_error, end_point_error_map
+from flowdeblur.metrics.flow import end_point_error_map
 from flowdeblur.metrics.image import psnr, region_errors, ssim
 from flowdeblur.metrics.pooled import PooledMean, psnr_from_mse
 from flowdeblur.metrics.protocols import cdvd_metrics
@@ -72,12 +72,13 @@ class StageMetrics(nn.Module):
             "psnr_input": psnr(blurry, sharp),
             "ssim_input": ssim(blurry, sharp),
         }
+        epe = end_point_error_map(out.motion.flows, batch["flow"]) if "flow" in batch and sees_motion else None
+        if epe is not None:
+            values["epe"] = epe.flatten(1).mean(1)
         if "mask" in batch:
-            self._update_regions(batch, restored, blurry, sharp, out if sees_motion else None)
+            self._update_regions(batch, restored, blurry, sharp, epe)
         if "sequence_length" in batch:
             values.update(cdvd_metrics(restored, sharp, batch["frame"], batch["sequence_length"]))
-        if "flow" in batch and sees_motion:
-            values["epe"] = end_point_error(out.motion.flows, batch["flow"])
         if self.lpips is not None:
             values["lpips"] = self.lpips(restored.clamp(0, 1), sharp)
             values["lpips_input"] = self.lpips(blurry, sharp)
@@ -85,9 +86,9 @@ class StageMetrics(nn.Module):
             self.average(name).update(value, batch["clip"], index)
 
     def _update_regions(
-        self, batch: dict[str, Tensor], restored: Tensor, blurry: Tensor, sharp: Tensor, out: NetOutput | None
+        self, batch: dict[str, Tensor], restored: Tensor, blurry: Tensor, sharp: Tensor, epe: Tensor | None
     ) -> None:
-        """Pooled sums over the static (mask 0) and moving (mask 1) pixels."""
+        """Pooled sums over the static (mask 0) and moving (mask 1) pixels; ``epe`` (B, T-1, H, W) or None."""
         moving = batch["mask"].float()
         index = batch["index"]
         for region, mask in (("static", 1.0 - moving), ("moving", moving)):
@@ -96,8 +97,7 @@ class StageMetrics(nn.Module):
                 self.pooled_mean(f"mse_{region}{suffix}").update(sums["sse"], sums["values"], index)
                 if region == "static":
                     self.pooled_mean(f"static_changed{suffix}").update(sums["changed"], sums["pixels"], index)
-            if out is not None and "flow" in batch:
-                epe = end_point_error_map(out.motion.flows, batch["flow"])
+            if epe is not None:
                 pixels = mask.flatten(1).sum(1) * epe.shape[1]
                 self.pooled_mean(f"epe_{region}").update((epe * mask).flatten(1).sum(1), pixels, index)
 

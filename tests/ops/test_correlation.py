@@ -1,11 +1,11 @@
-"""Local correlation: known answers, agreement with the unfold reference, gradients."""
+"""Local correlation: known answers, agreement with the unfold reference, gradients; the cosine cost volume."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from flowdeblur.ops.correlation import local_correlation, local_correlation_reference
+from flowdeblur.ops.correlation import cosine_correlation, local_correlation, local_correlation_reference
 
 
 @pytest.mark.parametrize(("dx", "dy"), [(0, 0), (2, -1), (-3, 3), (1, 2)])
@@ -53,3 +53,32 @@ def test_gradcheck() -> None:
 def test_mixed_dtypes_promote() -> None:
     f1, f2 = torch.randn(1, 4, 6, 6).bfloat16(), torch.randn(1, 4, 6, 6)
     assert local_correlation(f1, f2, 1).dtype == torch.float32
+
+
+@pytest.mark.parametrize(("dx", "dy"), [(0, 0), (2, -1), (-1, 3)])
+def test_cosine_peaks_at_the_shift_at_one_despite_a_common_offset(dx: int, dy: int) -> None:
+    """Features with a large shared positive part (as LeakyReLU features have): the cosine cost still peaks at
+    the true shift, with value exactly 1, and is unchanged by a per-pixel scale and offset of the channel vectors."""
+    radius = 3
+    torch.manual_seed(0)
+    big = torch.randn(2, 16, 30, 30) + 4.0
+    f1 = big[..., 5:25, 5:25]
+    f2 = big[..., 5 - dy : 25 - dy, 5 - dx : 25 - dx]
+    out = cosine_correlation(f1, f2, radius)
+    k = (dy + radius) * (2 * radius + 1) + (dx + radius)
+    assert (out.argmax(1)[:, 3:-3, 3:-3] == k).all()
+    torch.testing.assert_close(out[:, k, 3:-3, 3:-3], torch.ones(2, 14, 14))
+    assert out.abs().max() <= 1 + 1e-5
+    scale, offset = torch.rand(2, 1, 20, 20) + 0.5, torch.randn(2, 1, 20, 20)
+    torch.testing.assert_close(cosine_correlation(f1 * scale + offset, f2, radius), out, atol=1e-5, rtol=1e-5)
+
+
+def test_cosine_is_float32_under_bf16_autocast() -> None:
+    """The cost volume is computed in float32 whatever the autocast: bf16 inputs give the fp32 answer of the same
+    (bf16-rounded) features."""
+    torch.manual_seed(0)
+    f1, f2 = torch.randn(1, 8, 12, 12).bfloat16(), torch.randn(1, 8, 12, 12).bfloat16()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = cosine_correlation(f1, f2, 2)
+    assert mixed.dtype == torch.float32
+    torch.testing.assert_close(mixed, cosine_correlation(f1.float(), f2.float(), 2))

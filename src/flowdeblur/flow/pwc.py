@@ -2,7 +2,7 @@
 
 A feature pyramid is shared by all frames. For every neighbour, coarse to fine: the neighbour's features are
 backward-warped onto the target's with the upsampled coarser flow, a local correlation of radius ``r``
-(:func:`flowdeblur.ops.correlation.local_correlation`) compares them, and an estimator turns [correlation,
+(:func:`flowdeblur.ops.correlation.cosine_correlation`) compares them, and an estimator turns [correlation,
 target features, upsampled flow, upsampled estimator features] into features and a flow residual. The motion
 feature of a level fuses the estimator features of all neighbours with a 1×1 convolution.
 """
@@ -21,7 +21,7 @@ from flowdeblur.flow.base import MotionFeatures
 from flowdeblur.flow.blocks import Encoder, conv_block, flow_head, stage_widths
 from flowdeblur.flow.learned import SelfSupervisedFlow
 from flowdeblur.flow.window import check_num_frames, target_first
-from flowdeblur.ops.correlation import local_correlation
+from flowdeblur.ops.correlation import cosine_correlation
 from flowdeblur.ops.warp import upsample_flow, warp
 
 
@@ -81,7 +81,7 @@ class PWCFlow(SelfSupervisedFlow):
             reference = per_frame[:, :1].expand(-1, n, -1, -1, -1).flatten(0, 1)
             neighbours = per_frame[:, 1:].flatten(0, 1)
             if coarser is None:
-                cost = local_correlation(reference, neighbours, self.radius)
+                cost = cosine_correlation(reference, neighbours, self.radius)
                 estimate = self.estimators[str(level)](torch.cat([cost, reference], dim=1))
                 flow = self.heads[str(level)](estimate)
             else:
@@ -89,7 +89,7 @@ class PWCFlow(SelfSupervisedFlow):
                 factor = 2 ** (coarse_level - level)
                 up_flow = upsample_flow(flows[coarse_level], factor).flatten(0, 1)
                 warped, _ = warp(neighbours, up_flow)
-                cost = local_correlation(reference, warped, self.radius)
+                cost = cosine_correlation(reference, warped, self.radius)
                 up_estimate = F.interpolate(coarse_estimate, scale_factor=factor, mode="bilinear", align_corners=False)
                 inputs = torch.cat([cost, reference, up_flow, up_estimate], dim=1)
                 estimate = self.estimators[str(level)](inputs)

@@ -61,7 +61,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     from benchmarks.common import machine
     from flowdeblur.build import build_net
     from flowdeblur.infer import window_restorer
-    from flowdeblur.tiled import TiledNet
+    from flowdeblur.inference.tiled import TiledNet
 
     torch.set_num_threads(args.threads)
     with initialize_config_dir(config_dir=str(ROOT / "src" / "flowdeblur" / "conf"), version_base="1.3"):

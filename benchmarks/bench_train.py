@@ -29,7 +29,7 @@ def worker(preset: str, steps: int, warmup: int) -> dict[str, Any]:
 
     from flowdeblur.build import build_datamodule, build_module
     from flowdeblur.config import compose_config
-    from flowdeblur.utils.complexity import count_macs
+    from flowdeblur.metrics.complexity import count_macs
 
     cfg = compose_config([f"experiment={preset}", "lpips_metric=false"])
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -9,8 +9,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from flowdeblur.lit.datamodule import DataModule
 from flowdeblur.lit.module import FlowDeblurModule
+from flowdeblur.lit.throughput import tune_network
 from flowdeblur.network import FlowDeblurNet
-from flowdeblur.throughput import tune_network
 
 
 def build_net(model_cfg: DictConfig) -> FlowDeblurNet:

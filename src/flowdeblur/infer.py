@@ -19,14 +19,14 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from torch import Tensor
 
-from flowdeblur.tiled import TiledNet
-from flowdeblur.utils.cli import user_errors
+from flowdeblur.checkpoints.weights import load_net
+from flowdeblur.inference.tiled import TiledNet
+from flowdeblur.runs.user_errors import user_errors
 from flowdeblur.video.progress import FrameProgress
 from flowdeblur.video.reader import open_reader
 from flowdeblur.video.shots import ShotCuts
 from flowdeblur.video.stream import sliding_windows
 from flowdeblur.video.writer import FolderWriter, VideoWriter, check_output, open_writer
-from flowdeblur.weights import load_net
 
 FOLDER_FPS = Fraction(30)
 PRECISIONS = ("fp32", "bf16")

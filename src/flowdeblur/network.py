@@ -4,7 +4,7 @@ What drives the conditioned layers is the weight source (:mod:`flowdeblur.source
 ``model/source``): ``flow`` (the backbone's motion features through weight heads: the method), ``content`` (the
 same backbone and heads on T copies of the target frame: content, no motion) or ``static`` (learned,
 input-independent weights). Everything else is the same network, so variants differ only in what drives the
-conditioned layers; ``params/effective`` (:func:`flowdeblur.utils.complexity.effective_parameters`) measures
+conditioned layers; ``params/effective`` (:func:`flowdeblur.metrics.complexity.effective_parameters`) measures
 what reaches the restored frame.
 """
 

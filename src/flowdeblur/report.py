@@ -42,8 +42,8 @@ from flowdeblur.reporting.render import (
     to_latex,
     to_markdown,
 )
-from flowdeblur.utils.io import write_text_atomic
-from flowdeblur.utils.run_dir import point_latest
+from flowdeblur.runs.run_dir import point_latest
+from flowdeblur.utils.files import write_text_atomic
 
 REPORT_ROOT = Path("outputs/report")
 

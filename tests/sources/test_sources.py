@@ -9,8 +9,8 @@ import torch
 
 from flowdeblur.build import build_net
 from flowdeblur.config import compose_config
+from flowdeblur.metrics.complexity import count_macs, count_parameters, effective_parameters
 from flowdeblur.network import FlowDeblurNet
-from flowdeblur.utils.complexity import count_macs, count_parameters, effective_parameters
 
 SIZE = 64
 

@@ -19,7 +19,7 @@ import imageio.v3 as iio
 import numpy as np
 from av.video.reformatter import Interpolation
 
-from flowdeblur.utils.permissions import apply_umask
+from flowdeblur.utils.files import apply_umask
 from flowdeblur.video.reader import VIDEO_SUFFIXES
 
 # RGB -> YUV by swscale with accurate rounding and 2x2 chroma averages (its default biases chroma by ~-0.08)

@@ -18,8 +18,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from pytorch_lightning.utilities import rank_zero_only
 
-from flowdeblur.utils.io import write_json_atomic
-from flowdeblur.utils.wandb_env import finish_wandb_run
+from flowdeblur.loggers.wandb_env import finish_wandb_run
+from flowdeblur.utils.files import write_json_atomic
 
 log = logging.getLogger(__name__)
 

@@ -3,14 +3,12 @@
 An export is one ``.safetensors`` file: the network's state_dict (keys as in ``FlowDeblurNet.state_dict()``)
 and, in the file's metadata, ``format = "flowdeblur"`` and ``config`` = the resolved experiment config as
 JSON. Read it with ``safetensors.safe_open(path, "pt").metadata()["config"]``. Checkpoints are read with
-``torch.load(weights_only=True)`` (:func:`flowdeblur.checkpoint.load_checkpoint`).
+``torch.load(weights_only=True)`` (:func:`flowdeblur.checkpoints.load.load_checkpoint`).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +18,9 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from flowdeblur.build import build_net
-from flowdeblur.checkpoint import CheckpointError, checkpoint_config, load_checkpoint
+from flowdeblur.checkpoints.load import CheckpointError, checkpoint_config, load_checkpoint
 from flowdeblur.network import FlowDeblurNet
+from flowdeblur.utils.files import atomic_path
 
 EXPORT_SUFFIX = ".safetensors"
 NET_PREFIX = "net."
@@ -56,20 +55,13 @@ def load_net(path: str | Path) -> tuple[FlowDeblurNet, DictConfig]:
 
 
 def save_export(path: str | Path, state: dict[str, Tensor], config: DictConfig | dict[str, Any]) -> Path:
-    """Write ``state`` and ``config`` as one safetensors file (via a temporary file and a rename)."""
+    """Write ``state`` and ``config`` as one safetensors file, atomically."""
     path = Path(path)
     container = OmegaConf.to_container(config, resolve=True) if isinstance(config, DictConfig) else config
     metadata = {"format": "flowdeblur", "config": json.dumps(container)}
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in state.items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

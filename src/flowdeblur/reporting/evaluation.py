@@ -1,7 +1,7 @@
 """Per-sequence evaluation reports: one row per sequence (clip) and the data-set means, as CSV, JSON and
 Markdown.
 
-Values are the frame -> sequence means of :class:`~flowdeblur.metrics.aggregate.ClipAverage`; the overall
+Values are the frame -> sequence means of :class:`~flowdeblur.metrics.clip_average.ClipAverage`; the overall
 numbers are the means over sequences (each sequence counts once).
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flowdeblur.utils.io import write_json_atomic, write_text_atomic
+from flowdeblur.utils.files import write_json_atomic, write_text_atomic
 
 LEADING = ("psnr", "ssim", "psnr_cdvd", "ssim_cdvd", "psnr_input", "ssim_input")
 

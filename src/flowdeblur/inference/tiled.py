@@ -4,7 +4,7 @@ Guarantee: with strips, the output equals the whole-frame output up to (a) float
 the network's *local* receptive field (convolutions, flow warps, up-sampling) that reach further than
 ``overlap`` rows past a strip's owned rows. Row-wise operations see whole rows, and the spatial RNN's column
 scans, whose reach is the whole column, are carried exactly from strip to strip
-(:mod:`flowdeblur.scan_carry`). Layers that pool over the whole frame (e.g. the dynamic conv's routing) are
+(:mod:`flowdeblur.inference.scan_carry`). Layers that pool over the whole frame (e.g. the dynamic conv's routing) are
 not covered: restore such networks whole (a large ``max_memory_mb``).
 
 Choice: whole frames whenever the estimated memory fits ``max_memory_mb`` (None: 80 % of the free GPU memory,
@@ -22,9 +22,9 @@ from torch import Tensor, nn
 from torch.distributed._tools.mem_tracker import MemTracker
 
 from flowdeblur.flow.base import MotionFeatures
+from flowdeblur.inference.scan_carry import ScanCarry
 from flowdeblur.network import FlowDeblurNet, NetOutput
 from flowdeblur.ops.tiling import Strip, plan_strips
-from flowdeblur.scan_carry import ScanCarry
 
 MB = 2**20
 

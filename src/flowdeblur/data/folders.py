@@ -28,7 +28,7 @@ from torch.utils.data import Dataset
 from flowdeblur.data import layouts
 from flowdeblur.data.augment import apply, window_crop
 from flowdeblur.data.images import FrameError, read_image
-from flowdeblur.data.layouts import Sequence
+from flowdeblur.data.layouts import VideoSequence
 from flowdeblur.data.windows import EDGE_MODES, window_indices
 
 
@@ -47,7 +47,7 @@ class FolderClips(Dataset):
 
     def __init__(
         self,
-        sequences: list[Sequence],
+        sequences: list[VideoSequence],
         num_frames: int = 3,
         target: int | None = None,
         edge: str = "reflect",
@@ -121,7 +121,7 @@ class FolderClips(Dataset):
                 f"{tuple(sharp.shape[-2:])}; expected the same size"
             )
 
-    def check_crop(self, frames: Tensor, seq: Sequence) -> None:
+    def check_crop(self, frames: Tensor, seq: VideoSequence) -> None:
         h, w = frames.shape[-2:]
         if self.crop is not None and (h < self.crop[0] or w < self.crop[1]):
             raise FrameError(

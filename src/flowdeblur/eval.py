@@ -2,11 +2,10 @@
 
 The model is rebuilt from the config stored in the checkpoint (or in a safetensors export,
 :mod:`flowdeblur.checkpoints.weights`); the data defaults to the data the model was trained on, and other data
-(``data=gopro data.root=...``) keeps the model's window (``num_frames``, ``target``). Whole frames are restored
-at once when they fit ``max_memory_mb``, else in full-width strips equal to whole frames
-(:mod:`flowdeblur.inference.tiled`);
-``tile=<rows>`` forces strips. Writes ``metrics.json``, ``per_clip.csv``, ``per_clip.json`` (per sequence) and
-``report.md`` into the run dir; metric conventions: docs/evaluation.md.
+(``data=gopro data.root=...``) takes the model's window (``model.num_frames``, ``model.target``). Whole frames
+are restored at once when they fit ``max_memory_mb``, else in full-width strips equal to whole frames
+(:mod:`flowdeblur.inference.tiled`); ``tile=<rows>`` forces strips. Writes ``metrics.json``, ``per_clip.csv``,
+``per_clip.json`` (per sequence) and ``report.md`` into the run dir; metric conventions: docs/evaluation.md.
 """
 
 from __future__ import annotations
@@ -32,9 +31,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Test the checkpoint on ``cfg.split`` of the chosen data; returns the flat metrics written to metrics.json."""
     config, net_state = load_weights(cfg.ckpt_path)
     if cfg.get("data") is not None:
-        window = {key: config.data.get(key) for key in ("num_frames", "target")}
-        config.data = cfg.data
-        config.data.update(window)
+        config.data = cfg.data  # it reads the window from the checkpoint's model (model.num_frames, model.target)
     config.lpips_metric = cfg.lpips_metric
     if config.data.get(cfg.split) is None:
         raise ValueError(f"split: the data config has no '{cfg.split}' split (expected one of train, val, test)")

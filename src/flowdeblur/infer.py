@@ -48,9 +48,8 @@ def infer(cfg: DictConfig) -> dict[str, str | int | list[int]]:
     preview = output.with_name(f"{output.stem}_preview.mp4") if cfg.preview else None
     if preview is not None:
         check_output(source, preview, cfg.overwrite)
-    net, config = load_net(cfg.ckpt_path)
-    num_frames = int(config.data.num_frames)
-    target = num_frames // 2 if config.data.get("target") is None else int(config.data.target)
+    net, _ = load_net(cfg.ckpt_path)
+    num_frames, target = net.num_frames, net.target
     skip = max(start - (num_frames - 1), 0)  # the frames before `start` still serve as its neighbours
     reader = open_reader(source, skip)
     try:

@@ -103,8 +103,8 @@ def model_summary(module: FlowDeblurModule, cfg: DictConfig) -> dict[str, Any]:
     net = module.net
     summary: dict[str, Any] = {f"params/{k}": v for k, v in count_parameters(net).items()}
     probe = max(64, 2 * net.stride)
-    summary["params/effective"] = effective_parameters(net, cfg.data.num_frames, probe, probe)
-    summary["macs"] = count_macs(net, cfg.data.num_frames, height, width)
+    summary["params/effective"] = effective_parameters(net, probe, probe)
+    summary["macs"] = count_macs(net, height, width)
     summary["macs_resolution"] = f"{height}x{width}"
     summary["overrides"] = " ".join(HydraConfig.get().overrides.task) if HydraConfig.initialized() else ""
     summary["val_split"] = check_validation_split(cfg.data)

@@ -72,7 +72,8 @@ def preset_net(preset: str) -> tuple[FlowDeblurNet, int]:
     """The network of an experiment preset (randomly initialised, eval mode) and its window length."""
     cfg = compose_config([] if preset == "default" else [f"experiment={preset}"])
     torch.manual_seed(0)
-    return build_net(cfg.model).eval(), int(cfg.data.num_frames)
+    net = build_net(cfg.model).eval()
+    return net, net.num_frames
 
 
 @FUZZ

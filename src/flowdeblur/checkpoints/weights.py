@@ -34,13 +34,25 @@ def load_weights(path: str | Path) -> tuple[DictConfig, dict[str, Tensor]]:
     """
     path = Path(path)
     if path.suffix == EXPORT_SUFFIX:
-        return _load_export(path)
-    ckpt = load_checkpoint(path)
-    config = checkpoint_config(ckpt, path)
-    state = {k[len(NET_PREFIX) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(NET_PREFIX)}
-    if not state:
-        raise CheckpointError(f"ckpt_path: '{path}' has no '{NET_PREFIX}*' weights: not a flowdeblur ckpt")
-    return config, state
+        config, state = _load_export(path)
+    else:
+        ckpt = load_checkpoint(path)
+        config = checkpoint_config(ckpt, path)
+        state = {k[len(NET_PREFIX) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(NET_PREFIX)}
+        if not state:
+            raise CheckpointError(f"ckpt_path: '{path}' has no '{NET_PREFIX}*' weights: not a flowdeblur ckpt")
+    return _window_on_model(config, path), state
+
+
+def _window_on_model(config: DictConfig, path: Path) -> DictConfig:
+    """The config with its window in ``model``: files written before the window moved there keep it in ``data``."""
+    if "num_frames" in config.model:
+        return config
+    data = config.get("data")
+    if data is None or "num_frames" not in data:
+        raise CheckpointError(f"ckpt_path: '{path}': its config has no model.num_frames (the network's window)")
+    config.model.num_frames, config.model.target = data.num_frames, data.get("target")
+    return config
 
 
 def load_net(path: str | Path) -> tuple[FlowDeblurNet, DictConfig]:

@@ -30,6 +30,7 @@ from flowdeblur.data.augment import apply, window_crop
 from flowdeblur.data.images import FrameError, read_image
 from flowdeblur.data.layouts import VideoSequence
 from flowdeblur.data.windows import EDGE_MODES, window_indices
+from flowdeblur.network import default_target
 
 
 class FolderClips(Dataset):
@@ -38,7 +39,7 @@ class FolderClips(Dataset):
     Args:
         sequences: the split's sequences (clip id = position in this list).
         num_frames: window length T >= 2.
-        target: the window slot to restore; None = middle ``T // 2``.
+        target: the window slot to restore; None = :func:`~flowdeblur.network.default_target`.
         edge: ``reflect`` or ``replicate`` (:mod:`flowdeblur.data.windows`).
         crop: None (full frames), an int (square) or (height, width).
         augment: random crop, flips and temporal reversal (training); otherwise a centre crop.
@@ -57,7 +58,7 @@ class FolderClips(Dataset):
     ) -> None:
         if not isinstance(num_frames, int) or num_frames < 2:
             raise ValueError(f"num_frames: expected an int >= 2, got {num_frames!r}")
-        target = num_frames // 2 if target is None else target
+        target = default_target(num_frames) if target is None else target
         if not 0 <= target < num_frames:
             raise ValueError(f"target: expected None or an int in [0, {num_frames - 1}], got {target!r}")
         if edge not in EDGE_MODES:

@@ -59,9 +59,9 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     from hydra import compose, initialize_config_dir
 
     from benchmarks.common import machine
-    from flowdeblur.build import build_net
     from flowdeblur.infer import window_restorer
     from flowdeblur.inference.tiled import TiledNet
+    from flowdeblur.network import build_net
 
     torch.set_num_threads(args.threads)
     with initialize_config_dir(config_dir=str(ROOT / "src" / "flowdeblur" / "conf"), version_base="1.3"):

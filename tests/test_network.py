@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from flowdeblur.build import build_net
-from flowdeblur.network import check_window_size, default_target
+from flowdeblur.network import build_net, check_window_size, default_target
 from tests.footage import SMALL_MODEL
 from tests.helpers import compose_config
 

@@ -10,20 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 from flowdeblur.lit.datamodule import DataModule
 from flowdeblur.lit.module import FlowDeblurModule
 from flowdeblur.lit.throughput import tune_network
-from flowdeblur.network import FlowDeblurNet
-
-
-def build_net(model_cfg: DictConfig) -> FlowDeblurNet:
-    """The network from the ``model`` config node (flow, source, head, layer, deblurrer, window)."""
-    return FlowDeblurNet(
-        flow=instantiate(model_cfg.flow),
-        deblurrer=instantiate(model_cfg.deblurrer),
-        source=instantiate(model_cfg.source),
-        layer=instantiate(model_cfg.layer) if model_cfg.get("layer") else None,
-        head=instantiate(model_cfg.head) if model_cfg.get("head") else None,
-        num_frames=model_cfg.num_frames,
-        target=model_cfg.get("target"),
-    )
+from flowdeblur.network import build_net
 
 
 def build_module(cfg: DictConfig) -> FlowDeblurModule:

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch.nn.functional as F
+from hydra.utils import instantiate
+from omegaconf import DictConfig
 from torch import Tensor, nn
 
 from flowdeblur.deblurrers.base import Deblurrer
@@ -83,6 +85,19 @@ class FlowDeblurNet(nn.Module):
         weights = self.source(padded, target, motion)
         restored = self.deblurrer(padded, target, weights)
         return NetOutput(restored=restored[..., :h, :w], motion=motion, weights=weights)
+
+
+def build_net(model_cfg: DictConfig) -> FlowDeblurNet:
+    """The network from the ``model`` config node (flow, source, head, layer, deblurrer, window)."""
+    return FlowDeblurNet(
+        flow=instantiate(model_cfg.flow),
+        deblurrer=instantiate(model_cfg.deblurrer),
+        source=instantiate(model_cfg.source),
+        layer=instantiate(model_cfg.layer) if model_cfg.get("layer") else None,
+        head=instantiate(model_cfg.head) if model_cfg.get("head") else None,
+        num_frames=model_cfg.num_frames,
+        target=model_cfg.get("target"),
+    )
 
 
 def default_target(num_frames: int) -> int:

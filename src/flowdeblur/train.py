@@ -116,7 +116,7 @@ def main(cfg: DictConfig) -> float:
     """Hydra entry point; returns ``cfg.optimized_metric`` for sweepers."""
     with user_errors("flowdeblur.train"):
         check_launch(cfg.trainer)
-        results = run_job(train, cfg)
+        results = run_job(train, cfg, on_failure=lambda: finish_wandb_run(exit_code=1))
     return float(results.get(cfg.optimized_metric, float("nan")))
 
 

@@ -8,12 +8,11 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from flowdeblur.build import build_net
 from flowdeblur.flow.base import MotionFeatures
 from flowdeblur.heads.rnn_gates import RNNGatesHead
 from flowdeblur.inference.tiled import TiledNet
 from flowdeblur.layers.spatial_rnn import SpatialRNN
-from flowdeblur.network import NetOutput
+from flowdeblur.network import NetOutput, build_net
 from flowdeblur.ops.tiling import plan_strips
 from tests.helpers import compose_config
 

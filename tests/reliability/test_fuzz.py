@@ -8,10 +8,9 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flowdeblur.build import build_net
 from flowdeblur.config import compose_config
 from flowdeblur.data.synthetic import SyntheticBlurClips
-from flowdeblur.network import FlowDeblurNet
+from flowdeblur.network import FlowDeblurNet, build_net
 from tests.helpers import config_options
 
 FUZZ = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -7,10 +7,9 @@ from functools import cache
 import pytest
 import torch
 
-from flowdeblur.build import build_net
 from flowdeblur.config import compose_config
 from flowdeblur.metrics.complexity import count_macs, count_parameters, effective_parameters
-from flowdeblur.network import FlowDeblurNet
+from flowdeblur.network import FlowDeblurNet, build_net
 
 SIZE = 64
 

@@ -17,9 +17,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-from flowdeblur.build import build_net
 from flowdeblur.checkpoints.load import CheckpointError, checkpoint_config, load_checkpoint
-from flowdeblur.network import FlowDeblurNet
+from flowdeblur.network import FlowDeblurNet, build_net
 from flowdeblur.utils.files import atomic_path
 
 EXPORT_SUFFIX = ".safetensors"

@@ -16,20 +16,35 @@ from pathlib import Path
 from typing import Any
 
 
+class AtomicFile:
+    """A temporary sibling ``tmp`` of ``path`` (named ``.<name>.*<suffix>``): :meth:`commit` flushes it to disk,
+    gives it the umask's mode and renames it over ``path``; :meth:`abort` removes it."""
+
+    def __init__(self, path: str | Path, suffix: str = ".tmp") -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=suffix)
+        os.close(fd)
+        self.tmp = Path(name)
+
+    def commit(self) -> Path:
+        _fsync(self.tmp)
+        os.replace(apply_umask(self.tmp), self.path)
+        return self.path
+
+    def abort(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+
 @contextmanager
 def atomic_path(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path beside ``path`` to write; on success it replaces ``path``, on error it is removed."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
-    tmp = Path(name)
+    file = AtomicFile(path, suffix)
     try:
-        yield tmp
-        _fsync(tmp)
-        os.replace(apply_umask(tmp), path)
+        yield file.tmp
+        file.commit()
     finally:
-        tmp.unlink(missing_ok=True)
+        file.abort()
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:

@@ -12,6 +12,7 @@ from tests.helpers import compose_config, config_options
 GROUPS = [
     "data",
     "model/flow",
+    "model/source",
     "model/head",
     "model/layer",
     "model/deblurrer",

@@ -59,9 +59,9 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     from hydra import compose, initialize_config_dir
 
     from benchmarks.common import machine
-    from flowdeblur.build import build_net
     from flowdeblur.infer import window_restorer
-    from flowdeblur.tiled import TiledNet
+    from flowdeblur.inference.tiled import TiledNet
+    from flowdeblur.network import build_net
 
     torch.set_num_threads(args.threads)
     with initialize_config_dir(config_dir=str(ROOT / "src" / "flowdeblur" / "conf"), version_base="1.3"):
@@ -71,10 +71,8 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     tile_name, precision = args.worker
     tile = None if tile_name == "full" else int(tile_name)
     height, width = (int(v) for v in args.size.split("x"))
-    num_frames = int(cfg.data.num_frames)
-    target = num_frames // 2 if cfg.data.get("target") is None else int(cfg.data.target)
-    restore = window_restorer(TiledNet(net, tile, args.overlap), target, torch.device("cpu"), precision)
-    window = torch.rand(num_frames, 3, height, width)
+    restore = window_restorer(TiledNet(net, tile, args.overlap), net.target, torch.device("cpu"), precision)
+    window = torch.rand(net.num_frames, 3, height, width)
     times, cpu_times = [], []
     for i in range(args.warmup + args.repeats):
         start, cpu_start = time.perf_counter(), time.process_time()
@@ -89,7 +87,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         "allocator": args.allocator,
         "overlap": args.overlap,
         "frame": f"{width}x{height}",
-        "num_frames": num_frames,
+        "num_frames": net.num_frames,
         "threads": args.threads,
         "warmup": args.warmup,
         "repeats": args.repeats,

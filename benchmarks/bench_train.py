@@ -29,7 +29,7 @@ def worker(preset: str, steps: int, warmup: int) -> dict[str, Any]:
 
     from flowdeblur.build import build_datamodule, build_module
     from flowdeblur.config import compose_config
-    from flowdeblur.utils.complexity import count_macs
+    from flowdeblur.metrics.complexity import count_macs
 
     cfg = compose_config([f"experiment={preset}", "lpips_metric=false"])
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -57,7 +57,7 @@ def worker(preset: str, steps: int, warmup: int) -> dict[str, Any]:
         "config": {
             "batch_size": batch_size,
             "crop": crop,
-            "num_frames": cfg.data.num_frames,
+            "num_frames": module.net.num_frames,
             "precision": "bf16-autocast",
             "channels_last": True,
         },
@@ -65,7 +65,7 @@ def worker(preset: str, steps: int, warmup: int) -> dict[str, Any]:
         "samples_per_s": batch_size / stats(times)["median"],
         "peak_rss_mb": peak_rss_mb(),
         "params": sum(p.numel() for p in module.net.parameters()),
-        "macs": count_macs(module.net.float(), cfg.data.num_frames, crop, crop),
+        "macs": count_macs(module.net.float(), crop, crop),
     }
 
 

@@ -6,12 +6,13 @@ import pytest
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import OmegaConf
 
-from flowdeblur.build import build_net
+from flowdeblur.network import build_net
 from tests.helpers import compose_config, config_options
 
 GROUPS = [
     "data",
     "model/flow",
+    "model/source",
     "model/head",
     "model/layer",
     "model/deblurrer",

@@ -11,10 +11,10 @@ from omegaconf import OmegaConf
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from flowdeblur.checkpoint import CheckpointError
+from flowdeblur.checkpoints.load import CheckpointError
+from flowdeblur.checkpoints.weights import load_net, load_weights
 from flowdeblur.export import export
 from flowdeblur.train import train
-from flowdeblur.weights import load_net, load_weights
 from tests.footage import SMALL_MODEL, frames_array, run_infer, save_checkpoint, write_frames
 from tests.helpers import compose_config
 

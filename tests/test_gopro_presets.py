@@ -22,7 +22,7 @@ PRESETS = {
 def test_presets_compose_with_the_published_settings(preset: str) -> None:
     cfg = compose_config([f"experiment={preset}", "data.root=/data/GOPRO_Large"])
     expected = PRESETS[preset]
-    assert cfg.data.train._target_.endswith("GoPro") and cfg.data.train.crop == 256 and cfg.data.batch_size == 20
+    assert cfg.data.dataset._target_.endswith("GoPro") and cfg.data.train.crop == 256 and cfg.data.batch_size == 20
     assert cfg.optim.optimizer._target_ == "torch.optim.Adam" and cfg.optim.optimizer.lr == expected["lr"]
     assert cfg.optim.optimizer.weight_decay == expected["weight_decay"]
     assert list(cfg.optim.optimizer.betas) == [0.9, 0.999]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from flowdeblur.checkpoint import CheckpointError
+from flowdeblur.checkpoints.load import CheckpointError
 from flowdeblur.data.images import FrameError
 from flowdeblur.data.windows import window_indices
 from flowdeblur.video.stream import sliding_windows

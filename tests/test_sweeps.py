@@ -12,11 +12,11 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from flowdeblur.reporting.aggregate import build_report
+from flowdeblur.runs.status import run_job
 from flowdeblur.train import train
-from flowdeblur.utils.job_status import run_job
-from flowdeblur.utils.wandb_reader import load_offline_run, load_offline_run_info
 from tests.distributed.runner import Finished
 from tests.helpers import CONF_DIR, compose_config
+from tests.loggers.wandb_reader import load_offline_run, load_offline_run_info
 from tests.sweeping import TINY_SWEEP, multirun, read_metrics
 
 GRID = {(inputs, seed) for inputs in ("target", "window") for seed in (0, 1)}

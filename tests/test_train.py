@@ -65,8 +65,8 @@ def test_eval_round_trip_reproduces_validation(trained: tuple[Path, dict], tmp_p
 @pytest.mark.parametrize(
     ("override", "option"),
     [
-        ("data.num_frames=1", "num_frames"),
-        ("data.target=5", "target"),
+        ("model.num_frames=1", "num_frames"),
+        ("model.target=5", "target"),
         ("data.train.crop=8", "crop"),
         ("data.blur_subframes=-1", "blur_subframes"),
     ],

@@ -9,19 +9,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from flowdeblur.lit.datamodule import DataModule
 from flowdeblur.lit.module import FlowDeblurModule
-from flowdeblur.network import FlowDeblurNet
-from flowdeblur.throughput import tune_network
-
-
-def build_net(model_cfg: DictConfig) -> FlowDeblurNet:
-    """The network from the ``model`` config node (flow, source, head, layer, deblurrer)."""
-    return FlowDeblurNet(
-        flow=instantiate(model_cfg.flow),
-        deblurrer=instantiate(model_cfg.deblurrer),
-        source=instantiate(model_cfg.source),
-        layer=instantiate(model_cfg.layer) if model_cfg.get("layer") else None,
-        head=instantiate(model_cfg.head) if model_cfg.get("head") else None,
-    )
+from flowdeblur.lit.throughput import tune_network
+from flowdeblur.network import build_net
 
 
 def build_module(cfg: DictConfig) -> FlowDeblurModule:
@@ -46,13 +35,30 @@ def build_datamodule(cfg: DictConfig) -> DataModule:
     data = cfg.data
     return DataModule(
         **{
-            split: instantiate(data[split], _partial_=True) if data.get(split) else None
+            split: instantiate(dataset_config(data, split), _partial_=True) if data.get(split) else None
             for split in ("train", "val", "test")
         },
         batch_size=data.batch_size,
         eval_batch_size=data.get("eval_batch_size"),
         num_workers=data.num_workers,
     )
+
+
+def dataset_config(data: DictConfig, split: str) -> dict[str, Any]:
+    """``data.<split>`` completed by the arguments every split shares (``data.dataset``), resolved.
+
+    Configs stored by older checkpoints have no ``data.dataset``: their split nodes are complete.
+    """
+    nodes = [data.dataset, data[split]] if data.get("dataset") else [data[split]]
+    merged: dict[str, Any] = {}
+    for node in nodes:
+        merged.update(OmegaConf.to_container(node, resolve=True, throw_on_missing=True))  # type: ignore[arg-type]
+    return merged
+
+
+def build_dataset(data: DictConfig, split: str, **overrides: Any) -> Any:
+    """The data set of one split (``overrides`` replace config arguments, e.g. ``length=1``)."""
+    return instantiate(dataset_config(data, split), **overrides)
 
 
 def check_crop(cfg: DictConfig, stride: int) -> None:

@@ -1,11 +1,11 @@
 """Evaluate a checkpoint: ``python -m flowdeblur.eval ckpt_path=... [data=...] [split=test]``.
 
 The model is rebuilt from the config stored in the checkpoint (or in a safetensors export,
-:mod:`flowdeblur.weights`); the data defaults to the data the model was trained on, and other data
-(``data=gopro data.root=...``) keeps the model's window (``num_frames``, ``target``). Whole frames are restored
-at once when they fit ``max_memory_mb``, else in full-width strips equal to whole frames (:mod:`flowdeblur.tiled`);
-``tile=<rows>`` forces strips. Writes ``metrics.json``, ``per_clip.csv``, ``per_clip.json`` (per sequence) and
-``report.md`` into the run dir; metric conventions: docs/evaluation.md.
+:mod:`flowdeblur.checkpoints.weights`); the data defaults to the data the model was trained on, and other data
+(``data=gopro data.root=...``) takes the model's window (``model.num_frames``, ``model.target``). Whole frames
+are restored at once when they fit ``max_memory_mb``, else in full-width strips equal to whole frames
+(:mod:`flowdeblur.inference.tiled`); ``tile=<rows>`` forces strips. Writes ``metrics.json``, ``per_clip.csv``,
+``per_clip.json`` (per sequence) and ``report.md`` into the run dir; metric conventions: docs/evaluation.md.
 """
 
 from __future__ import annotations
@@ -19,21 +19,19 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from flowdeblur.build import build_datamodule, build_module
-from flowdeblur.metrics.report import write_reports
-from flowdeblur.tiled import TiledNet
-from flowdeblur.utils.cli import user_errors
-from flowdeblur.utils.io import write_json_atomic
-from flowdeblur.utils.summary import print_summary
-from flowdeblur.weights import load_weights
+from flowdeblur.checkpoints.weights import load_weights
+from flowdeblur.inference.tiled import TiledNet
+from flowdeblur.reporting.evaluation import write_reports
+from flowdeblur.runs.summary import print_summary
+from flowdeblur.runs.user_errors import user_errors
+from flowdeblur.utils.files import write_json_atomic
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Test the checkpoint on ``cfg.split`` of the chosen data; returns the flat metrics written to metrics.json."""
     config, net_state = load_weights(cfg.ckpt_path)
     if cfg.get("data") is not None:
-        window = {key: config.data.get(key) for key in ("num_frames", "target")}
-        config.data = cfg.data
-        config.data.update(window)
+        config.data = cfg.data  # it reads the window from the checkpoint's model (model.num_frames, model.target)
     config.lpips_metric = cfg.lpips_metric
     if config.data.get(cfg.split) is None:
         raise ValueError(f"split: the data config has no '{cfg.split}' split (expected one of train, val, test)")

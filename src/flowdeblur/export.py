@@ -1,7 +1,7 @@
 """Export a checkpoint's network: ``python -m flowdeblur.export ckpt_path=... out=...``.
 
 Writes ``<out>.safetensors``: the network weights with the experiment config in the file's metadata (see
-:mod:`flowdeblur.weights`). ``infer`` and ``eval`` take such a file as ``ckpt_path``.
+:mod:`flowdeblur.checkpoints.weights`). ``infer`` and ``eval`` take such a file as ``ckpt_path``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import hydra
 from omegaconf import DictConfig
 from rich.console import Console
 
-from flowdeblur.utils.cli import user_errors
-from flowdeblur.weights import EXPORT_SUFFIX, load_net, save_export
+from flowdeblur.checkpoints.weights import EXPORT_SUFFIX, load_net, save_export
+from flowdeblur.runs.user_errors import user_errors
 
 
 def export(ckpt_path: str | Path, out: str | Path, overwrite: bool = False) -> Path:

@@ -19,14 +19,14 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from torch import Tensor
 
-from flowdeblur.tiled import TiledNet
-from flowdeblur.utils.cli import user_errors
+from flowdeblur.checkpoints.weights import load_net
+from flowdeblur.inference.tiled import TiledNet
+from flowdeblur.runs.user_errors import user_errors
 from flowdeblur.video.progress import FrameProgress
 from flowdeblur.video.reader import open_reader
 from flowdeblur.video.shots import ShotCuts
 from flowdeblur.video.stream import sliding_windows
 from flowdeblur.video.writer import FolderWriter, VideoWriter, check_output, open_writer
-from flowdeblur.weights import load_net
 
 FOLDER_FPS = Fraction(30)
 PRECISIONS = ("fp32", "bf16")
@@ -48,9 +48,8 @@ def infer(cfg: DictConfig) -> dict[str, str | int | list[int]]:
     preview = output.with_name(f"{output.stem}_preview.mp4") if cfg.preview else None
     if preview is not None:
         check_output(source, preview, cfg.overwrite)
-    net, config = load_net(cfg.ckpt_path)
-    num_frames = int(config.data.num_frames)
-    target = num_frames // 2 if config.data.get("target") is None else int(config.data.target)
+    net, _ = load_net(cfg.ckpt_path)
+    num_frames, target = net.num_frames, net.target
     skip = max(start - (num_frames - 1), 0)  # the frames before `start` still serve as its neighbours
     reader = open_reader(source, skip)
     try:

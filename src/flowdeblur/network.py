@@ -1,10 +1,14 @@
-"""FlowDeblurNet: flow backbone -> weight source -> deblurrer with conditioned layers.
+"""FlowDeblurNet: flow backbone -> weight source -> deblurrer with conditioned layers, and its frame window.
+
+The window is a property of the network (config ``model.num_frames``, ``model.target``): it takes T frames and
+restores the one at index ``target`` (by default the middle one, :func:`default_target`). Data, eval and infer
+read the window from the model config or from the loaded network.
 
 What drives the conditioned layers is the weight source (:mod:`flowdeblur.sources`, config group
 ``model/source``): ``flow`` (the backbone's motion features through weight heads: the method), ``content`` (the
 same backbone and heads on T copies of the target frame: content, no motion) or ``static`` (learned,
 input-independent weights). Everything else is the same network, so variants differ only in what drives the
-conditioned layers; ``params/effective`` (:func:`flowdeblur.utils.complexity.effective_parameters`) measures
+conditioned layers; ``params/effective`` (:func:`flowdeblur.metrics.complexity.effective_parameters`) measures
 what reaches the restored frame.
 """
 
@@ -14,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch.nn.functional as F
+from hydra.utils import instantiate
+from omegaconf import DictConfig
 from torch import Tensor, nn
 
 from flowdeblur.deblurrers.base import Deblurrer
@@ -40,6 +46,8 @@ class FlowDeblurNet(nn.Module):
         source: factory ``source(specs=..., channels=..., head=...)`` of the weight source.
         layer: factory ``layer(channels)`` of the conditioned layer, or None for a plain deblurrer.
         head: factory ``head(in_channels, spec)`` of the weight head (flow and content sources).
+        num_frames: the window length T >= 2 (the flow backbone and deblurrer are built for the same T).
+        target: the window index of the frame to restore, or None for :func:`default_target`.
     """
 
     def __init__(
@@ -49,8 +57,11 @@ class FlowDeblurNet(nn.Module):
         source: Callable[..., WeightSource],
         layer: Callable[[int], ConditionedLayer] | None = None,
         head: HeadFactory | None = None,
+        num_frames: int = 3,
+        target: int | None = None,
     ) -> None:
         super().__init__()
+        self.num_frames, self.target = check_window_size(num_frames, target)
         self.flow = flow
         self.deblurrer = deblurrer(layer=layer)
         specs: dict[int, WeightSpec] = self.deblurrer.weight_specs
@@ -64,12 +75,51 @@ class FlowDeblurNet(nn.Module):
     def forward(self, frames: Tensor, target: int) -> NetOutput:
         """(B, T, 3, H, W), target index -> :class:`NetOutput` with restored (B, 3, H, W)."""
         check_window(frames, target)
+        if frames.shape[1] != self.num_frames:
+            raise ValueError(
+                f"model.num_frames: the network takes windows of {self.num_frames} frames, got T={frames.shape[1]}"
+            )
         h, w = frames.shape[-2:]
         padded = pad_to_multiple(frames, self.stride)
         motion = self.flow(self.source.backbone_window(padded, target), target)
         weights = self.source(padded, target, motion)
         restored = self.deblurrer(padded, target, weights)
         return NetOutput(restored=restored[..., :h, :w], motion=motion, weights=weights)
+
+
+def build_net(model_cfg: DictConfig) -> FlowDeblurNet:
+    """The network from the ``model`` config node (flow, source, head, layer, deblurrer, window)."""
+    return FlowDeblurNet(
+        flow=instantiate(model_cfg.flow),
+        deblurrer=instantiate(model_cfg.deblurrer),
+        source=instantiate(model_cfg.source),
+        layer=instantiate(model_cfg.layer) if model_cfg.get("layer") else None,
+        head=instantiate(model_cfg.head) if model_cfg.get("head") else None,
+        num_frames=model_cfg.num_frames,
+        target=model_cfg.get("target"),
+    )
+
+
+def default_target(num_frames: int) -> int:
+    """The frame a window of ``num_frames`` frames restores unless told otherwise: the middle one, ``T // 2``."""
+    return num_frames // 2
+
+
+def check_window_size(num_frames: object, target: object) -> tuple[int, int]:
+    """Checked ``(num_frames, target)``; a None ``target`` becomes :func:`default_target`.
+
+    Raises:
+        ValueError: naming ``model.num_frames`` or ``model.target``.
+    """
+    if isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 2:
+        raise ValueError(f"model.num_frames: expected an int >= 2, got {num_frames!r}")
+    if target is None:
+        return num_frames, default_target(num_frames)
+    if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < num_frames:
+        raise ValueError(
+            f"model.target: expected null (the middle frame) or an int in [0, {num_frames - 1}], got {target!r}"
+        )
+    return num_frames, target
 
 
 def pad_to_multiple(frames: Tensor, multiple: int) -> Tensor:

@@ -34,7 +34,6 @@ from flowdeblur.reporting.optuna_study import (
     trials_table,
 )
 from flowdeblur.reporting.render import (
-    markdown_table,
     print_report,
     report_console,
     rich_table,
@@ -42,8 +41,9 @@ from flowdeblur.reporting.render import (
     to_latex,
     to_markdown,
 )
-from flowdeblur.utils.io import write_text_atomic
-from flowdeblur.utils.run_dir import point_latest
+from flowdeblur.reporting.table import markdown_table
+from flowdeblur.runs.run_dir import point_latest
+from flowdeblur.utils.files import write_text_atomic
 
 REPORT_ROOT = Path("outputs/report")
 

@@ -18,22 +18,22 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from flowdeblur.build import build_datamodule, build_module
+from flowdeblur.checkpoints.resume import resume_path
 from flowdeblur.data.splits import check_validation_split
 from flowdeblur.distributed.launch import check_launch
 from flowdeblur.distributed.process_group import teardown_process_group
-from flowdeblur.distributed.resume import resume_path
 from flowdeblur.lit.final_checkpoint import check_choice, chosen_checkpoint, load_chosen, without_weight_averaging
 from flowdeblur.lit.module import FlowDeblurModule
-from flowdeblur.utils.cli import user_errors
-from flowdeblur.utils.complexity import count_macs, count_parameters, effective_parameters
-from flowdeblur.utils.io import write_json_atomic
-from flowdeblur.utils.job_status import mark_running, run_job
-from flowdeblur.utils.quiet import quiet_lightning_tips
-from flowdeblur.utils.run_dir import check_run_dir
-from flowdeblur.utils.summary import print_parameters, print_summary
-from flowdeblur.utils.wandb_env import default_to_offline, finish_wandb_run
-from flowdeblur.utils.wandb_run import apply_run_id, apply_sweep_identity, log_summary
-from flowdeblur.utils.wandb_sync import wandb_location
+from flowdeblur.loggers.wandb_env import default_to_offline, finish_wandb_run
+from flowdeblur.loggers.wandb_run import apply_run_id, apply_sweep_identity, log_summary
+from flowdeblur.loggers.wandb_sync import wandb_location
+from flowdeblur.metrics.complexity import count_macs, count_parameters, effective_parameters
+from flowdeblur.runs.quiet import quiet_lightning_tips
+from flowdeblur.runs.run_dir import check_run_dir
+from flowdeblur.runs.status import mark_running, run_job
+from flowdeblur.runs.summary import print_parameters, print_summary
+from flowdeblur.runs.user_errors import user_errors
+from flowdeblur.utils.files import write_json_atomic
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -103,8 +103,8 @@ def model_summary(module: FlowDeblurModule, cfg: DictConfig) -> dict[str, Any]:
     net = module.net
     summary: dict[str, Any] = {f"params/{k}": v for k, v in count_parameters(net).items()}
     probe = max(64, 2 * net.stride)
-    summary["params/effective"] = effective_parameters(net, cfg.data.num_frames, probe, probe)
-    summary["macs"] = count_macs(net, cfg.data.num_frames, height, width)
+    summary["params/effective"] = effective_parameters(net, probe, probe)
+    summary["macs"] = count_macs(net, height, width)
     summary["macs_resolution"] = f"{height}x{width}"
     summary["overrides"] = " ".join(HydraConfig.get().overrides.task) if HydraConfig.initialized() else ""
     summary["val_split"] = check_validation_split(cfg.data)
@@ -116,7 +116,7 @@ def main(cfg: DictConfig) -> float:
     """Hydra entry point; returns ``cfg.optimized_metric`` for sweepers."""
     with user_errors("flowdeblur.train"):
         check_launch(cfg.trainer)
-        results = run_job(train, cfg)
+        results = run_job(train, cfg, on_failure=lambda: finish_wandb_run(exit_code=1))
     return float(results.get(cfg.optimized_metric, float("nan")))
 
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import torch
-from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from flowdeblur.build import build_dataset
 from flowdeblur.config import CONF_DIR
 
 CONF = CONF_DIR / "data" / "synthetic.yaml"
 
 
 def test_default_val_input_psnr_is_gopro_like() -> None:
-    cfg = OmegaConf.create({"seed": 0, "data": OmegaConf.load(CONF)})
-    dataset = instantiate(cfg.data.val, length=32)
+    cfg = OmegaConf.create({"seed": 0, "model": {"num_frames": 3, "target": None}, "data": OmegaConf.load(CONF)})
+    dataset = build_dataset(cfg.data, "val", length=32)
     scores = []
     for i in range(len(dataset)):
         item = dataset[i]

@@ -7,15 +7,16 @@ from pathlib import Path
 import matplotlib.image
 import pytest
 import torch
-from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 
+from flowdeblur.build import build_dataset
 from flowdeblur.config import CONF_DIR
 from flowdeblur.data.preview import save_preview
 from flowdeblur.data.synthetic import SyntheticBlurClips
 
 CONF = CONF_DIR / "data"
+WINDOW = {"num_frames": 3, "target": None}  # the model config's window, which the data configs read
 
 
 def tiny(split: str = "train", **kwargs: object) -> SyntheticBlurClips:
@@ -131,20 +132,20 @@ def test_index_out_of_range() -> None:
 
 @pytest.mark.parametrize("name", ["synthetic", "synthetic_tiny"])
 def test_config_instantiates_every_split(name: str) -> None:
-    cfg = OmegaConf.create({"seed": 0, "data": OmegaConf.load(CONF / f"{name}.yaml")})
+    cfg = OmegaConf.create({"seed": 0, "model": WINDOW, "data": OmegaConf.load(CONF / f"{name}.yaml")})
     for split in ("train", "val", "test"):
-        dataset = instantiate(cfg.data[split], length=1)
+        dataset = build_dataset(cfg.data, split, length=1)
         assert isinstance(dataset, SyntheticBlurClips) and dataset.split == split
-        assert dataset.target == cfg.data.num_frames // 2
-        assert dataset[0]["blurry"].shape[0] == cfg.data.num_frames
+        assert dataset.target == WINDOW["num_frames"] // 2
+        assert dataset[0]["blurry"].shape[0] == WINDOW["num_frames"]
 
 
 @pytest.mark.parametrize("name", ["synthetic", "synthetic_tiny"])
 def test_config_split_resolves_without_the_others(name: str) -> None:
     """Evaluation keeps one split and sets the others to null; the kept split must not refer to them."""
-    cfg = OmegaConf.create({"seed": 0, "data": OmegaConf.load(CONF / f"{name}.yaml")})
+    cfg = OmegaConf.create({"seed": 0, "model": WINDOW, "data": OmegaConf.load(CONF / f"{name}.yaml")})
     cfg.data.update({"train": None, "val": None})
-    dataset = instantiate(cfg.data.test, length=1)
+    dataset = build_dataset(cfg.data, "test", length=1)
     assert dataset.blur_subframes == cfg.data.blur_subframes and dataset.max_speed == cfg.data.max_speed
 
 

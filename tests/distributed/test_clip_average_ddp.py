@@ -12,7 +12,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from flowdeblur.lit.evaluation import StageMetrics
-from flowdeblur.metrics.aggregate import ClipAverage
+from flowdeblur.metrics.clip_average import ClipAverage
 from flowdeblur.network import NetOutput
 
 # 5 frames in 2 clips (0: frames 0-2, 1: frames 3-4); a distributed sampler over 2 ranks pads frame 0 again.

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from flowdeblur.utils.wandb_reader import find_run_file, load_offline_run, read_records
 from tests.distributed.runner import TINY_RUN, read_metrics, run_entry
+from tests.loggers.wandb_reader import find_run_file, load_offline_run, read_records
 
 TRAIN_LENGTH = 8  # per epoch: 4 samples per rank, 2 batches of 2
 

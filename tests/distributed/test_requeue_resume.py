@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from flowdeblur.distributed.resume import resume_path
+from flowdeblur.checkpoints.resume import resume_path
 from tests.distributed.runner import TINY_RUN, run_entry
 
 

@@ -136,7 +136,7 @@ def test_rejects_wrong_window_length(name: str) -> None:
 
 @pytest.mark.parametrize("name", FACTORIES)
 def test_config_instantiates(name: str) -> None:
-    cfg = OmegaConf.create({"data": {"num_frames": 3}, "model": {"levels": [1, 2, 3]}})
+    cfg = OmegaConf.create({"model": {"num_frames": 3, "levels": [1, 2, 3]}})
     cfg.model.flow = OmegaConf.load(CONFIG_DIR / f"{name}.yaml")
     backbone = instantiate(cfg.model.flow)
     assert isinstance(backbone, FACTORIES[name](3).__class__)

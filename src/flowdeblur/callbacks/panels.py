@@ -1,7 +1,7 @@
 """Validation panels: for a fixed set of validation clips, one image per clip every N epochs.
 
 Each panel shows blurry target | restored | sharp | flow (colour wheel) | error map | conditioned-weight
-magnitude per level (:mod:`flowdeblur.utils.panel`). Panels go to every W&B logger as ``wandb.Image``
+magnitude per level (:mod:`flowdeblur.viz.panel`). Panels go to every W&B logger as ``wandb.Image``
 (key ``panels/clip<id>``, stepped by the global step) and, when ``save_dir`` is set, to PNG files
 ``<save_dir>/epoch<E>_step<S>_clip<id>.png`` (useful with the CSV logger). Only rank 0 renders and logs.
 """
@@ -17,7 +17,7 @@ from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.trainer.states import TrainerFn
 from torch.utils.data import Dataset, default_collate
 
-from flowdeblur.utils.panel import panel_tiles, render_panel
+from flowdeblur.viz.panel import panel_tiles, render_panel
 
 
 class ValidationPanels(pl.Callback):

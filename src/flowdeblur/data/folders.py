@@ -28,8 +28,9 @@ from torch.utils.data import Dataset
 from flowdeblur.data import layouts
 from flowdeblur.data.augment import apply, window_crop
 from flowdeblur.data.images import FrameError, read_image
-from flowdeblur.data.layouts import Sequence
+from flowdeblur.data.layouts import VideoSequence
 from flowdeblur.data.windows import EDGE_MODES, window_indices
+from flowdeblur.network import default_target
 
 
 class FolderClips(Dataset):
@@ -38,7 +39,7 @@ class FolderClips(Dataset):
     Args:
         sequences: the split's sequences (clip id = position in this list).
         num_frames: window length T >= 2.
-        target: the window slot to restore; None = middle ``T // 2``.
+        target: the window slot to restore; None = :func:`~flowdeblur.network.default_target`.
         edge: ``reflect`` or ``replicate`` (:mod:`flowdeblur.data.windows`).
         crop: None (full frames), an int (square) or (height, width).
         augment: random crop, flips and temporal reversal (training); otherwise a centre crop.
@@ -47,7 +48,7 @@ class FolderClips(Dataset):
 
     def __init__(
         self,
-        sequences: list[Sequence],
+        sequences: list[VideoSequence],
         num_frames: int = 3,
         target: int | None = None,
         edge: str = "reflect",
@@ -57,7 +58,7 @@ class FolderClips(Dataset):
     ) -> None:
         if not isinstance(num_frames, int) or num_frames < 2:
             raise ValueError(f"num_frames: expected an int >= 2, got {num_frames!r}")
-        target = num_frames // 2 if target is None else target
+        target = default_target(num_frames) if target is None else target
         if not 0 <= target < num_frames:
             raise ValueError(f"target: expected None or an int in [0, {num_frames - 1}], got {target!r}")
         if edge not in EDGE_MODES:
@@ -121,7 +122,7 @@ class FolderClips(Dataset):
                 f"{tuple(sharp.shape[-2:])}; expected the same size"
             )
 
-    def check_crop(self, frames: Tensor, seq: Sequence) -> None:
+    def check_crop(self, frames: Tensor, seq: VideoSequence) -> None:
         h, w = frames.shape[-2:]
         if self.crop is not None and (h < self.crop[0] or w < self.crop[1]):
             raise FrameError(

@@ -43,7 +43,7 @@ REDS4 = ("000", "011", "015", "020")
 
 
 @dataclass(frozen=True)
-class Sequence:
+class VideoSequence:
     """One video: its name and frame files in time order; ``sharp`` is None without ground truth."""
 
     name: str
@@ -54,7 +54,7 @@ class Sequence:
         return len(self.blurry)
 
 
-def gopro(root: str | Path, split: str = "train", blur_dir: str = "blur", val_every: int = 6) -> list[Sequence]:
+def gopro(root: str | Path, split: str = "train", blur_dir: str = "blur", val_every: int = 6) -> list[VideoSequence]:
     """GOPRO_Large ``train``, ``val`` (held out of the train folder, :func:`holdout`), ``trainval`` (the whole
     train folder) or ``test``; ``blur_dir``: ``blur`` or ``blur_gamma``."""
     check_choice("split", split, ("train", "val", "trainval", "test"))
@@ -67,7 +67,7 @@ def gopro(root: str | Path, split: str = "train", blur_dir: str = "blur", val_ev
     return [paired(seq.name, seq / blur_dir, seq / "sharp") for seq in seqs]
 
 
-def dvd(root: str | Path, split: str = "train", val_every: int = 6) -> list[Sequence]:
+def dvd(root: str | Path, split: str = "train", val_every: int = 6) -> list[VideoSequence]:
     """DVD ``train`` and ``val`` (the 61 non-test sequences, split by :func:`holdout`), ``trainval`` (all 61) or
     ``test`` (:data:`DVD_TEST`); ``root`` may be quantitative_datasets."""
     check_choice("split", split, ("train", "val", "trainval", "test"))
@@ -106,7 +106,7 @@ def holdout(seqs: list[Path], split: str, every: int, base: Path) -> list[Path]:
     return [seq for i, seq in enumerate(seqs) if (i in held) == (split == "val")]
 
 
-def reds(root: str | Path, split: str = "train", blur_dir: str = "blur") -> list[Sequence]:
+def reds(root: str | Path, split: str = "train", blur_dir: str = "blur") -> list[VideoSequence]:
     """REDS ``train`` (without REDS4), ``val`` or ``reds4`` (= ``test``); ``blur_dir``: ``blur`` or ``blur_comp``."""
     check_choice("split", split, ("train", "val", "reds4", "test"))
     split = "reds4" if split == "test" else split
@@ -129,7 +129,7 @@ def reds(root: str | Path, split: str = "train", blur_dir: str = "blur") -> list
     return [paired(seq.name, seq, sharp_base / seq.name) for seq in nonempty(seqs, blur_base, split)]
 
 
-def bsd(root: str | Path, split: str = "train", setup: str = "2ms16ms") -> list[Sequence]:
+def bsd(root: str | Path, split: str = "train", setup: str = "2ms16ms") -> list[VideoSequence]:
     """BSD ``train``, ``val`` (folder ``valid``) or ``test`` of ``BSD_<setup>`` (``root`` may be that)."""
     check_choice("split", split, ("train", "val", "test"))
     folder = "valid" if split == "val" else split
@@ -139,19 +139,19 @@ def bsd(root: str | Path, split: str = "train", setup: str = "2ms16ms") -> list[
     return [paired(seq.name, seq / "Blur" / "RGB", seq / "Sharp" / "RGB") for seq in seqs]
 
 
-def frames(root: str | Path) -> list[Sequence]:
+def frames(root: str | Path) -> list[VideoSequence]:
     """``root`` holding frames (one sequence) or folders of frames (one sequence each); no ground truth."""
     root = existing_dir([Path(root)], "the frames folder")
     direct = list_images(root)
     if direct:
-        return [Sequence(root.name, tuple(direct))]
+        return [VideoSequence(root.name, tuple(direct))]
     seqs = subdirs(root)
     if not seqs:
         raise FrameError(f"{root}: no frames; expected image files or folders of image files")
-    return [Sequence(seq.name, tuple(images(seq))) for seq in seqs]
+    return [VideoSequence(seq.name, tuple(images(seq))) for seq in seqs]
 
 
-def paired(name: str, blur_dir: Path, sharp_dir: Path) -> Sequence:
+def paired(name: str, blur_dir: Path, sharp_dir: Path) -> VideoSequence:
     """Blurry and sharp frames of one sequence, paired by file name."""
     blurry, sharp = images(blur_dir), images(sharp_dir)
     if len(blurry) != len(sharp):
@@ -166,7 +166,7 @@ def paired(name: str, blur_dir: Path, sharp_dir: Path) -> Sequence:
             f"{unpaired[0]} has no sharp frame of the same name in {sharp_dir} ({len(unpaired)} blurry "
             "frames unpaired); expected matching file names"
         )
-    return Sequence(name, tuple(blurry), tuple(by_stem[b.stem] for b in blurry))
+    return VideoSequence(name, tuple(blurry), tuple(by_stem[b.stem] for b in blurry))
 
 
 def images(folder: Path) -> list[Path]:

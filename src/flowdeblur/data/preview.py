@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from flowdeblur.data.synthetic import SyntheticBlurClips
-from flowdeblur.utils.flow_vis import flow_to_color
+from flowdeblur.viz.flow_color import flow_to_color
 
 _PAD = 2
 

@@ -28,6 +28,7 @@ from flowdeblur.data.groundtruth import ground_truth_flow, motion_mask
 from flowdeblur.data.photos import SPLIT_PHOTOS, split_photos
 from flowdeblur.data.render import expose, render_subframes
 from flowdeblur.data.scene import Scene, sample_scene, step_motion
+from flowdeblur.network import default_target
 
 _SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 
@@ -63,7 +64,7 @@ class SyntheticBlurClips(Dataset):
         split: ``train``, ``val`` or ``test``; each has its own source photos (:mod:`flowdeblur.data.photos`).
         length: number of clips (one clip per index).
         num_frames: frames per clip, T >= 2.
-        target: index of the frame to restore, in ``[0, T)``; None = middle frame ``T // 2``.
+        target: index of the frame to restore, in ``[0, T)``; None = :func:`~flowdeblur.network.default_target`.
         crop: frame size, an int (square) or (height, width); every side >= 16.
         blur_subframes: sub-frames per frame interval, N (odd, >= 1): the time base of ``max_speed``; each frame
             is exposed for the whole interval.
@@ -109,7 +110,7 @@ class SyntheticBlurClips(Dataset):
         check(split in SPLIT_PHOTOS, "split", f"one of {sorted(SPLIT_PHOTOS)}", split)
         check(isinstance(length, int) and length >= 1, "length", "an int >= 1", length)
         check(isinstance(num_frames, int) and num_frames >= 2, "num_frames", "an int >= 2", num_frames)
-        target = num_frames // 2 if target is None else target
+        target = default_target(num_frames) if target is None else target
         check(
             isinstance(target, int) and 0 <= target < num_frames,
             "target",

@@ -22,7 +22,7 @@ class UNetDeblurrer(Deblurrer):
     in ``conditioned_levels``.
 
     Args:
-        num_frames: window length T.
+        num_frames: window length T (``model.num_frames``; :class:`~flowdeblur.network.FlowDeblurNet` checks inputs).
         channels: feature channels of the stem and of each stride-2 stage, e.g. (32, 64, 96, 128).
         blocks: residual blocks per stage (encoder and decoder).
         layer: factory of the conditioned layer, or None for a plain (unconditioned) U-Net.
@@ -70,8 +70,6 @@ class UNetDeblurrer(Deblurrer):
 
     def forward(self, frames: Tensor, target: int, weights: dict[int, Tensor]) -> Tensor:
         """(B, T, 3, H, W), target, level -> weights -> (B, 3, H, W); H, W multiples of ``stride``."""
-        if frames.shape[1] != self.num_frames:
-            raise ValueError(f"deblurrer built for T={self.num_frames} frames, got T={frames.shape[1]}")
         x = self.stem(deblurrer_input(frames, target, self.input))
         skips = [x]
         for level, down in enumerate(self.down, start=1):

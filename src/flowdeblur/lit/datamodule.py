@@ -17,7 +17,7 @@ class DataModule(pl.LightningDataModule):
 
     ``batch_size`` is per device (per process under DDP). Lightning adds a distributed sampler under DDP;
     evaluation stays exact because the metrics drop the sampler's padded duplicates (see
-    :mod:`flowdeblur.metrics.aggregate`). Data sets with ``set_epoch(epoch)`` get the epoch before each training
+    :mod:`flowdeblur.metrics.clip_average`). Data sets with ``set_epoch(epoch)`` get the epoch before each training
     epoch (see :class:`~flowdeblur.callbacks.epoch.DatasetEpoch`), so synthetic training samples change every epoch.
 
     Every data set is wrapped in :class:`~flowdeblur.data.indexed.IndexedErrors`: a failing sample names its split

@@ -1,6 +1,6 @@
 """The metrics of one evaluation stage (val or test), updated from a batch and a network output.
 
-Per-frame metrics (averaged frame -> clip -> data set, :class:`~flowdeblur.metrics.aggregate.ClipAverage`):
+Per-frame metrics (averaged frame -> clip -> data set, :class:`~flowdeblur.metrics.clip_average.ClipAverage`):
 ``psnr``, ``ssim`` (and ``*_input`` for the blurry frame), ``epe`` (finest flow vs ground truth), ``lpips``,
 ``psnr_cdvd``/``ssim_cdvd``. Region metrics on synthetic data's motion mask, pooled over the split
 (:class:`~flowdeblur.metrics.pooled.PooledMean`): ``psnr_static``/``psnr_moving`` from the pooled MSE of the
@@ -16,7 +16,7 @@ from typing import cast
 import torch
 from torch import Tensor, nn
 
-from flowdeblur.metrics.aggregate import ClipAverage
+from flowdeblur.metrics.clip_average import ClipAverage
 from flowdeblur.metrics.flow import end_point_error_map
 from flowdeblur.metrics.image import psnr, region_errors, ssim
 from flowdeblur.metrics.pooled import PooledMean, psnr_from_mse

@@ -18,7 +18,7 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import WeightAveraging
 
-from flowdeblur.checkpoint import load_checkpoint
+from flowdeblur.checkpoints.load import load_checkpoint
 
 CHOICES = ("best", "last")
 

@@ -1,1 +1,1 @@
-"""Lightning loggers adapted to the project's runs."""
+"""Lightning loggers adapted to the project's runs, and W&B run set-up, identity and sync."""

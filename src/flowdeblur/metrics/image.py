@@ -9,7 +9,7 @@ Conventions (pinned by reference tests against scikit-image):
   channel and averaged over channels and over the valid (unpadded) window positions — equal to
   ``skimage.metrics.structural_similarity(..., gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
   data_range=1, channel_axis=-1)``.
-Aggregation over a data set (frame -> clip -> data set) lives in :mod:`flowdeblur.metrics.aggregate`.
+Aggregation over a data set (frame -> clip -> data set) lives in :mod:`flowdeblur.metrics.clip_average`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Region metrics use it: the static-region PSNR is ``10 log10(1 / MSE)`` of the MSE pooled over every static pixel
 of the split (a frame whose static region is restored exactly contributes zero error; it is counted, not
-dropped, and no per-frame clamp enters the result). Like :class:`~flowdeblur.metrics.aggregate.ClipAverage` it
+dropped, and no per-frame clamp enters the result). Like :class:`~flowdeblur.metrics.clip_average.ClipAverage` it
 keeps one entry per sample and drops the duplicate sample indices a distributed sampler pads with, so a
 distributed evaluation equals a single-process one exactly.
 """
@@ -16,7 +16,7 @@ from torch import Tensor
 from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
-from flowdeblur.metrics.aggregate import first_samples
+from flowdeblur.metrics.clip_average import first_samples
 from flowdeblur.metrics.image import PSNR_CAP_DB
 
 

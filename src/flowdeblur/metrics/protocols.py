@@ -8,7 +8,7 @@ and ``ssim_cdvd``: the first and last :data:`CDVD_EDGE_FRAMES` frames of each se
 5-frame windows never centre on them), a :data:`CDVD_BORDER`-pixel border is cropped, and the output is
 rounded to 8 bits (it scores saved uint8 images). Its SSIM equals ours on the cropped image (Gaussian 11x11,
 sigma 1.5, valid window positions, mean over RGB channels). Left-out frames get NaN, which the frame ->
-sequence -> data-set averaging (:class:`~flowdeblur.metrics.aggregate.ClipAverage`) skips. CDVD-TSP's own
+sequence -> data-set averaging (:class:`~flowdeblur.metrics.clip_average.ClipAverage`) skips. CDVD-TSP's own
 script pools all frames (frame-weighted); here, as for the primary numbers, each sequence counts once. See
 docs/evaluation.md.
 """

@@ -9,7 +9,6 @@ per seed and as a mean with its interval, around a zero line. Each is written as
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from flowdeblur.reporting.aggregate import Report, seed_values
 from flowdeblur.reporting.catalog import EXACT_DB, metric
 from flowdeblur.reporting.labels import label
 from flowdeblur.reporting.tables import input_mean
+from flowdeblur.utils.files import atomic_path
 
 # each panel: the first of these metrics the runs logged
 PANELS = (("psnr",), ("ssim",), ("lpips",), ("static_changed", "psnr_static"), ("psnr_moving",))
@@ -162,11 +162,7 @@ def save_figure(fig: Figure, stem: str | Path) -> list[Path]:
     with rc_context({"pdf.fonttype": 42, "svg.fonttype": "none"}):
         for fmt in FORMATS:
             path = Path(f"{stem}.{fmt}")
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            try:
+            with atomic_path(path) as tmp:
                 fig.savefig(tmp, format=fmt, dpi=300, bbox_inches="tight")
-                os.replace(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
             paths.append(path)
     return paths

@@ -19,7 +19,7 @@ from omegaconf import OmegaConf
 
 from flowdeblur.reporting.jobs import ReportInputError
 from flowdeblur.reporting.labels import short_name
-from flowdeblur.reporting.tables import Table
+from flowdeblur.reporting.table import Table
 
 DB = "optuna.db"
 DEFAULT_STUDY = "flowdeblur"

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import math
-
 from rich import box
 from rich.console import Console
 from rich.table import Table as RichTable
@@ -13,7 +9,8 @@ from rich.table import Table as RichTable
 from flowdeblur.reporting.aggregate import STATUSES, Report
 from flowdeblur.reporting.catalog import COSTS
 from flowdeblur.reporting.labels import label, override_label
-from flowdeblur.reporting.tables import Table, all_tables, compact_table
+from flowdeblur.reporting.table import Table, csv_text, markdown_table
+from flowdeblur.reporting.tables import all_tables, compact_table
 
 WIDTH = 120  # terminal columns the printed tables are made to fit
 
@@ -25,12 +22,6 @@ def status_line(report: Report) -> str:
 
 def sources_line(report: Report) -> str:
     return ", ".join(str(p) for p in report.sources)
-
-
-def markdown_table(table: Table) -> list[str]:
-    align = ["---" if i < table.labels else "--:" for i in range(len(table.header))]
-    lines = ["| " + " | ".join(table.header) + " |", "|" + "|".join(align) + "|"]
-    return lines + ["| " + " | ".join(row) + " |" for row in table.rows]
 
 
 def to_markdown(report: Report, extra: list[str] | None = None) -> str:
@@ -70,9 +61,7 @@ def to_csv(report: Report) -> str:
         *(f"{k}_{s}" for k in keys for s in ("mean", "std", "n", "ci95")),
         *(f"{k}_delta{s}" for k in compared for s in ("", "_low", "_high", "_n")),
     ]
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
+    rows = []
     for variant in report.variants:
         deltas = {c.metric: c for c in report.comparisons if c.variant == variant.options}
         row: list[object] = [variant.label, *(v for _, v in variant.options), *(variant.count(s) for s in STATUSES)]
@@ -82,8 +71,8 @@ def to_csv(report: Report) -> str:
         for key in compared:
             c = deltas.get(key)
             row += [c.mean, *c.interval, len(c.seeds)] if c else ["", "", "", ""]
-        writer.writerow(["" if isinstance(x, float) and math.isnan(x) else x for x in row])
-    return out.getvalue()
+        rows.append(row)
+    return csv_text(header, rows)
 
 
 LATEX_SPECIAL = {

@@ -1,4 +1,5 @@
-"""The report's tables as header + rows of strings, shared by the terminal, Markdown and LaTeX writers.
+"""The sweep report's tables (:class:`~flowdeblur.reporting.table.Table`), shared by the terminal, Markdown and
+LaTeX writers.
 
 Each table is narrow enough for a 120-column terminal: quality (input, restored, gain), regions, flow error and
 cost, and the paired comparison; columns without any value are left out.
@@ -8,21 +9,11 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass
 
 from flowdeblur.reporting.aggregate import Report, Stat, Variant
 from flowdeblur.reporting.catalog import COSTS, EXACT_DB, fmt, metric
 from flowdeblur.reporting.labels import label
-
-
-@dataclass(frozen=True)
-class Table:
-    """title, header, rows; ``labels``: how many leading columns are text (left-aligned)."""
-
-    title: str
-    header: list[str]
-    rows: list[list[str]]
-    labels: int = 1
+from flowdeblur.reporting.table import Table
 
 
 def mean_std(stat: Stat, key: str, signed: bool = False) -> str:

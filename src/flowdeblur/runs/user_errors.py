@@ -7,8 +7,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flowdeblur.checkpoint import CheckpointError
-from flowdeblur.utils.run_dir import RunDirError
+from flowdeblur.checkpoints.load import CheckpointError
+from flowdeblur.runs.run_dir import RunDirError
 
 # Errors that name a bad option, file or value (the project raises ValueError for config checks).
 USER_ERRORS: tuple[type[BaseException], ...] = (

@@ -13,7 +13,7 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 from flowdeblur.config import CONF_DIR
-from flowdeblur.utils.run_dir import LatestLink, name_suffix, point_latest
+from flowdeblur.runs.run_dir import LatestLink, name_suffix, point_latest
 from tests.distributed.runner import REPO, run_entry
 
 STAMP = r"\d{4}-\d{2}-\d{2}/\d{2}-\d{2}-\d{2}"

@@ -18,8 +18,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from pytorch_lightning.utilities import rank_zero_only
 
-from flowdeblur.utils.io import write_json_atomic
-from flowdeblur.utils.wandb_env import finish_wandb_run
+from flowdeblur.utils.files import write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +54,11 @@ def record_failure(out_dir: Path, error: BaseException, elapsed_s: float) -> Non
     )
 
 
-def run_job(job: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> dict[str, Any]:
-    """Run ``job(cfg)``; on an error record it in ``<paths.output_dir>/metrics.json``.
+def run_job(
+    job: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig, on_failure: Callable[[], None] | None = None
+) -> dict[str, Any]:
+    """Run ``job(cfg)``; on an error record it in ``<paths.output_dir>/metrics.json``, then call ``on_failure``
+    (e.g. to close the job's W&B run as failed).
 
     Returns the job's results, or ``{"status": "failed", "error": ...}`` for an ``Exception`` inside a
     multirun; re-raises in a single run and for interruptions (``KeyboardInterrupt``).
@@ -70,7 +72,8 @@ def run_job(job: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> dic
             record_failure(out_dir, err, time.perf_counter() - start)
         except OSError as write_error:  # e.g. the run dir itself is unwritable: report the original error
             log.error("could not record the failure in %s: %s", out_dir / "metrics.json", write_error)
-        finish_wandb_run(exit_code=1)
+        if on_failure is not None:
+            on_failure()
         if not (isinstance(err, Exception) and is_multirun()):
             raise
         log.error(

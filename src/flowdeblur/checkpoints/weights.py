@@ -3,14 +3,12 @@
 An export is one ``.safetensors`` file: the network's state_dict (keys as in ``FlowDeblurNet.state_dict()``)
 and, in the file's metadata, ``format = "flowdeblur"`` and ``config`` = the resolved experiment config as
 JSON. Read it with ``safetensors.safe_open(path, "pt").metadata()["config"]``. Checkpoints are read with
-``torch.load(weights_only=True)`` (:func:`flowdeblur.checkpoint.load_checkpoint`).
+``torch.load(weights_only=True)`` (:func:`flowdeblur.checkpoints.load.load_checkpoint`).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +17,9 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-from flowdeblur.build import build_net
-from flowdeblur.checkpoint import CheckpointError, checkpoint_config, load_checkpoint
-from flowdeblur.network import FlowDeblurNet
+from flowdeblur.checkpoints.load import CheckpointError, checkpoint_config, load_checkpoint
+from flowdeblur.network import FlowDeblurNet, build_net
+from flowdeblur.utils.files import atomic_path
 
 EXPORT_SUFFIX = ".safetensors"
 NET_PREFIX = "net."
@@ -35,13 +33,25 @@ def load_weights(path: str | Path) -> tuple[DictConfig, dict[str, Tensor]]:
     """
     path = Path(path)
     if path.suffix == EXPORT_SUFFIX:
-        return _load_export(path)
-    ckpt = load_checkpoint(path)
-    config = checkpoint_config(ckpt, path)
-    state = {k[len(NET_PREFIX) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(NET_PREFIX)}
-    if not state:
-        raise CheckpointError(f"ckpt_path: '{path}' has no '{NET_PREFIX}*' weights: not a flowdeblur ckpt")
-    return config, state
+        config, state = _load_export(path)
+    else:
+        ckpt = load_checkpoint(path)
+        config = checkpoint_config(ckpt, path)
+        state = {k[len(NET_PREFIX) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(NET_PREFIX)}
+        if not state:
+            raise CheckpointError(f"ckpt_path: '{path}' has no '{NET_PREFIX}*' weights: not a flowdeblur ckpt")
+    return _window_on_model(config, path), state
+
+
+def _window_on_model(config: DictConfig, path: Path) -> DictConfig:
+    """The config with its window in ``model``: files written before the window moved there keep it in ``data``."""
+    if "num_frames" in config.model:
+        return config
+    data = config.get("data")
+    if data is None or "num_frames" not in data:
+        raise CheckpointError(f"ckpt_path: '{path}': its config has no model.num_frames (the network's window)")
+    config.model.num_frames, config.model.target = data.num_frames, data.get("target")
+    return config
 
 
 def load_net(path: str | Path) -> tuple[FlowDeblurNet, DictConfig]:
@@ -56,20 +66,13 @@ def load_net(path: str | Path) -> tuple[FlowDeblurNet, DictConfig]:
 
 
 def save_export(path: str | Path, state: dict[str, Tensor], config: DictConfig | dict[str, Any]) -> Path:
-    """Write ``state`` and ``config`` as one safetensors file (via a temporary file and a rename)."""
+    """Write ``state`` and ``config`` as one safetensors file, atomically."""
     path = Path(path)
     container = OmegaConf.to_container(config, resolve=True) if isinstance(config, DictConfig) else config
     metadata = {"format": "flowdeblur", "config": json.dumps(container)}
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in state.items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from flowdeblur.metrics.aggregate import ClipAverage
+from flowdeblur.metrics.clip_average import ClipAverage
 
 
 def test_clip_then_dataset_average() -> None:

@@ -8,13 +8,12 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from flowdeblur.build import build_net
 from flowdeblur.flow.base import MotionFeatures
 from flowdeblur.heads.rnn_gates import RNNGatesHead
+from flowdeblur.inference.tiled import TiledNet
 from flowdeblur.layers.spatial_rnn import SpatialRNN
-from flowdeblur.network import NetOutput
+from flowdeblur.network import NetOutput, build_net
 from flowdeblur.ops.tiling import plan_strips
-from flowdeblur.tiled import TiledNet
 from tests.helpers import compose_config
 
 
@@ -123,13 +122,13 @@ def test_strips_equal_whole_frames_with_strong_gates() -> None:
 def test_the_memory_budget_chooses_whole_frames_or_strips() -> None:
     net, frames = strong_gated_net(), scene()
     probe = TiledNet(net)
-    per_frame_mb = probe.bytes_per_pixel(3) * 160 * 96 / 2**20
+    per_frame_mb = probe.bytes_per_pixel() * 160 * 96 / 2**20
     assert per_frame_mb > 1
     assert TiledNet(net, max_memory_mb=1.1 * per_frame_mb).strip_rows(frames) is None
     limited = TiledNet(net, overlap=32, max_memory_mb=0.8 * per_frame_mb)
     rows = limited.strip_rows(frames)
     assert rows is not None and rows % net.stride == 0 and 0 < rows < 160
-    assert (rows + 2 * 32) * 96 * probe.bytes_per_pixel(3) <= 0.8 * per_frame_mb * 2**20
+    assert (rows + 2 * 32) * 96 * probe.bytes_per_pixel() <= 0.8 * per_frame_mb * 2**20
     with torch.no_grad():
         assert psnr(limited(frames, 1).restored, net(frames, 1).restored) >= 45
     with pytest.raises(ValueError, match="max_memory_mb: .* cannot hold a strip"):

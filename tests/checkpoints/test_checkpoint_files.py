@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from flowdeblur.checkpoint import CheckpointError, load_checkpoint
-from flowdeblur.checkpoint_io import AtomicCheckpointIO
+from flowdeblur.checkpoints.lightning_io import AtomicCheckpointIO
+from flowdeblur.checkpoints.load import CheckpointError, load_checkpoint
 from flowdeblur.config import compose_config
 from tests.helpers import TINY
 from tests.reliability.tiny import malicious_checkpoint
@@ -28,8 +28,8 @@ def test_interrupted_save_keeps_the_previous_checkpoint(tmp_path: Path, monkeypa
     path = tmp_path / "last.ckpt"
     io.save_checkpoint({"state_dict": {"w": torch.ones(2)}}, path)
 
-    def die_half_way(obj: object, f: object) -> None:
-        f.write(b"PK\x03\x04 half a checkpoint")  # type: ignore[attr-defined]
+    def die_half_way(obj: object, f: Path) -> None:
+        Path(f).write_bytes(b"PK\x03\x04 half a checkpoint")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(torch, "save", die_half_way)
@@ -42,7 +42,7 @@ def test_interrupted_save_keeps_the_previous_checkpoint(tmp_path: Path, monkeypa
 def test_trainer_configs_use_the_atomic_plugin() -> None:
     for trainer in ("cpu", "gpu", "ddp", "ddp_cpu"):
         plugins = compose_config([*TINY, f"trainer={trainer}"]).trainer.plugins
-        assert [p._target_ for p in plugins] == ["flowdeblur.checkpoint_io.AtomicCheckpointIO"]
+        assert [p._target_ for p in plugins] == ["flowdeblur.checkpoints.lightning_io.AtomicCheckpointIO"]
 
 
 def test_truncated_checkpoint_error_names_the_file(tmp_path: Path) -> None:

@@ -17,15 +17,15 @@ from flowdeblur.callbacks.panels import ValidationPanels, clip_indices
 from flowdeblur.flow.base import MotionFeatures
 from flowdeblur.network import NetOutput
 from flowdeblur.train import train
-from flowdeblur.utils.panel import panel_tiles, render_panel
-from flowdeblur.utils.wandb_reader import (
+from flowdeblur.viz.panel import panel_tiles, render_panel
+from tests.helpers import compose_config
+from tests.loggers.wandb_reader import (
     BLOCK_LEN,
     FILE_HEADER,
     OfflineRunError,
     load_offline_run,
     read_records,
 )
-from tests.helpers import compose_config
 from tests.sweeping import TINY_SWEEP
 
 

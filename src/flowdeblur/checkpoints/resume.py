@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flowdeblur.checkpoint import CheckpointError
+from flowdeblur.checkpoints.load import CheckpointError
 
 
 def requeued() -> bool:

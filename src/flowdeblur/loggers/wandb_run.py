@@ -21,8 +21,8 @@ from omegaconf import DictConfig, open_dict
 from pytorch_lightning.loggers import Logger, WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
 
-from flowdeblur.utils.io import write_text_atomic
-from flowdeblur.utils.job_status import is_multirun, job_overrides
+from flowdeblur.runs.status import is_multirun, job_overrides
+from flowdeblur.utils.files import write_text_atomic
 
 MAX_TAG_LEN = 64  # W&B's limit
 SWEEP_GROUPS = ("sweep", "hparams_search")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from flowdeblur.utils.flow_vis import flow_to_color
+from flowdeblur.viz.flow_color import flow_to_color
 
 
 def test_directions_and_magnitudes_map_to_wheel_colours() -> None:

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from flowdeblur.network import NetOutput
-from flowdeblur.utils.flow_vis import flow_to_color
+from flowdeblur.viz.flow_color import flow_to_color
 
 Tile = tuple[str, np.ndarray]
 MIN_FLOW_SCALE = 1.0

@@ -4,7 +4,7 @@ Guarantee: with strips, the output equals the whole-frame output up to (a) float
 the network's *local* receptive field (convolutions, flow warps, up-sampling) that reach further than
 ``overlap`` rows past a strip's owned rows. Row-wise operations see whole rows, and the spatial RNN's column
 scans, whose reach is the whole column, are carried exactly from strip to strip
-(:mod:`flowdeblur.scan_carry`). Layers that pool over the whole frame (e.g. the dynamic conv's routing) are
+(:mod:`flowdeblur.inference.scan_carry`). Layers that pool over the whole frame (e.g. the dynamic conv's routing) are
 not covered: restore such networks whole (a large ``max_memory_mb``).
 
 Choice: whole frames whenever the estimated memory fits ``max_memory_mb`` (None: 80 % of the free GPU memory,
@@ -22,9 +22,9 @@ from torch import Tensor, nn
 from torch.distributed._tools.mem_tracker import MemTracker
 
 from flowdeblur.flow.base import MotionFeatures
+from flowdeblur.inference.scan_carry import ScanCarry
 from flowdeblur.network import FlowDeblurNet, NetOutput
 from flowdeblur.ops.tiling import Strip, plan_strips
-from flowdeblur.scan_carry import ScanCarry
 
 MB = 2**20
 
@@ -54,7 +54,7 @@ class TiledNet(nn.Module):
         if max_memory_mb is not None and max_memory_mb <= 0:
             raise ValueError(f"max_memory_mb: expected null or a positive number, got {max_memory_mb!r}")
         self.net, self.tile, self.overlap, self.max_memory_mb = net, tile, overlap, max_memory_mb
-        self._bytes_per_pixel: dict[int, float] = {}
+        self._bytes_per_pixel: float | None = None
 
     @property
     def stride(self) -> int:
@@ -86,9 +86,9 @@ class TiledNet(nn.Module):
         """Rows owned per strip for this window, None for whole frames."""
         if self.tile:
             return self.tile
-        b, t, _, h, w = frames.shape
+        b, _, _, h, w = frames.shape
         budget = (self.max_memory_mb or default_budget_mb(frames.device)) * MB
-        per_row = self.bytes_per_pixel(t) * b * w
+        per_row = self.bytes_per_pixel() * b * w
         if per_row * h <= budget:
             return None
         stride, context = self.stride, -(-self.overlap // self.stride) * self.stride
@@ -102,24 +102,24 @@ class TiledNet(nn.Module):
             )
         return rows
 
-    def bytes_per_pixel(self, num_frames: int) -> float:
-        """Peak activation bytes per frame pixel of one window, measured once per window length."""
-        if num_frames not in self._bytes_per_pixel:
-            self._bytes_per_pixel[num_frames] = measure_bytes_per_pixel(self.net, num_frames)
-        return self._bytes_per_pixel[num_frames]
+    def bytes_per_pixel(self) -> float:
+        """Peak activation bytes per frame pixel of one window, measured once."""
+        if self._bytes_per_pixel is None:
+            self._bytes_per_pixel = measure_bytes_per_pixel(self.net)
+        return self._bytes_per_pixel
 
 
 @torch.no_grad()
-def measure_bytes_per_pixel(net: nn.Module, num_frames: int) -> float:
-    """Peak activation memory of ``net`` (float32, no autograd) on a (1, T, 3, 4s, 8s) window, per pixel."""
-    stride = getattr(net, "stride", 8)
-    h, w = 4 * stride, 8 * stride
+def measure_bytes_per_pixel(net: FlowDeblurNet) -> float:
+    """Peak activation memory of ``net`` (float32, no autograd) on a (1, T, 3, 4s, 8s) window of its own T, per
+    pixel (s: its stride)."""
+    h, w = 4 * net.stride, 8 * net.stride
     param = next(net.parameters())
-    frames = torch.rand(1, num_frames, 3, h, w, device=param.device)
+    frames = torch.rand(1, net.num_frames, 3, h, w, device=param.device)
     tracker = MemTracker()
     tracker.track_external(net)
     with tracker:
-        net(frames, num_frames // 2)
+        net(frames, net.target)
     peak = tracker.get_tracker_snapshot("peak")
     activations = sum(
         sum(v for k, v in stats.items() if getattr(k, "name", "") in ("ACT", "TEMP")) for stats in peak.values()

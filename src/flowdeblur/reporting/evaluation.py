@@ -1,20 +1,19 @@
-"""Per-sequence evaluation reports: one row per sequence (clip) and the data-set means, as CSV, JSON and
-Markdown.
+"""Per-sequence evaluation reports of ``flowdeblur.eval``: one row per sequence (clip) and the data-set means,
+as CSV, JSON and Markdown.
 
-Values are the frame -> sequence means of :class:`~flowdeblur.metrics.aggregate.ClipAverage`; the overall
+Values are the frame -> sequence means of :class:`~flowdeblur.metrics.clip_average.ClipAverage`; the overall
 numbers are the means over sequences (each sequence counts once).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flowdeblur.utils.io import write_json_atomic, write_text_atomic
+from flowdeblur.reporting.table import Table, csv_text, markdown_table
+from flowdeblur.utils.files import write_json_atomic, write_text_atomic
 
 LEADING = ("psnr", "ssim", "psnr_cdvd", "ssim_cdvd", "psnr_input", "ssim_input")
 
@@ -39,14 +38,7 @@ def sequence_rows(per_clip: Mapping[str, Mapping[int, float]], names: Mapping[in
 
 def rows_csv(rows: list[dict[str, Any]]) -> str:
     """Rows as CSV with a header (empty cells for missing values)."""
-    if not rows:
-        return ""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()})
-    return out.getvalue()
+    return csv_text(list(rows[0]), [list(row.values()) for row in rows]) if rows else ""
 
 
 def rows_markdown(rows: list[dict[str, Any]], overall: Mapping[str, float], stage: str) -> str:
@@ -56,18 +48,18 @@ def rows_markdown(rows: list[dict[str, Any]], overall: Mapping[str, float], stag
     def cell(value: Any) -> str:
         return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
 
+    means = Table("means", ["metric", "mean over sequences"], [[n, cell(overall.get(f"{stage}/{n}"))] for n in names])
+    sequences = Table("sequences", ["sequence", *names], [[r["sequence"], *(cell(r[n]) for n in names)] for r in rows])
     lines = [
         f"# Evaluation: {stage}",
         "",
         "Conventions: docs/evaluation.md (primary: every frame, no crop; "
         "`*_cdvd`: CDVD-TSP, first/last 2 frames left out, 4-pixel border crop).",
         "",
-        "| metric | mean over sequences |",
-        "|---|---:|",
+        *markdown_table(means),
+        "",
+        *markdown_table(sequences),
     ]
-    lines += [f"| {name} | {cell(overall.get(f'{stage}/{name}'))} |" for name in names]
-    lines += ["", f"| sequence | {' | '.join(names)} |", "|---|" + "---:|" * len(names)]
-    lines += [f"| {row['sequence']} | {' | '.join(cell(row[n]) for n in names)} |" for row in rows]
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,1 @@
+"""Checkpoints and weight files: read safely, write atomically, resume, export."""

@@ -1,0 +1,1 @@
+"""Restoring frames of any size: whole, or in strips equal to whole frames."""

@@ -1,0 +1,1 @@
+"""Pictures of a restoration: flow colours, image panels."""

@@ -1,16 +1,16 @@
 """Inference cost of one 1280x720 frame: seconds per frame and peak RSS per tile size and precision.
 
-Usage: ``python -m benchmarks.bench_infer [--quick] [--tiles 256,384,512,full] [--precisions fp32,bf16]``
+Usage: ``python -m benchmarks.bench_infer [--quick] [--tiles full,384] [--precisions auto,fp32,bf16]``
 (``--override KEY=VALUE ...`` changes the train config the network is built from).
 
 Each setting runs in a fresh process (so that its peak RSS is its own) through the path ``flowdeblur.infer``
-takes (:func:`flowdeblur.infer.window_restorer`: tiles, channels-last weights, optional bf16 autocast): build
-the network from the default config (random weights; the cost does not depend on them), restore one random
-window ``warmup`` times, then time ``repeats`` restorations. tcmalloc is preloaded when installed
-(``--allocator``). Prints a table and writes ``outputs/bench/infer.json``: one record per setting with the
-machine, the config, the median seconds per frame, the spread (min, max) and the peak RSS in MiB. The median
-process CPU time divided by the thread count is reported beside the wall time: on a shared machine it
-estimates the wall time of an idle one.
+takes (:func:`flowdeblur.infer.window_restorer`: tiles, channels-last weights, the precision that
+``precision=auto`` chooses or the one asked for): build the network from the default config (random weights; the
+cost does not depend on them), restore one random window ``warmup`` times, then time ``repeats`` restorations,
+with the allocator a user has (``--allocator tcmalloc`` preloads tcmalloc where it is installed). Prints a table
+and writes ``outputs/bench/infer.json``: one record per setting with the machine, the config, the median seconds
+per frame, the spread (min, max) and the peak RSS in MiB. The median process CPU time divided by the thread
+count is reported beside the wall time: on a shared machine it estimates the wall time of an idle one.
 """
 
 from __future__ import annotations
@@ -27,16 +27,16 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGET_S, TARGET_RSS_MB = 2.0, 3072.0
+TARGET_S, TARGET_RSS_MB = 1.0, 1536.0
 TCMALLOC = Path("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tiles", default="256,384,512,full", help="comma-separated sizes; full = untiled")
-    parser.add_argument("--precisions", default="fp32,bf16", help="comma-separated: fp32, bf16")
+    parser.add_argument("--tiles", default="full,384", help="comma-separated sizes; full = untiled")
+    parser.add_argument("--precisions", default="auto,fp32", help="comma-separated: auto, fp32, bf16")
     parser.add_argument(
-        "--allocator", choices=("tcmalloc", "default"), default="tcmalloc" if TCMALLOC.exists() else "default"
+        "--allocator", choices=("tcmalloc", "default"), default="default", help="tcmalloc: preload it (if installed)"
     )
     parser.add_argument("--overlap", type=int, default=32)
     parser.add_argument("--size", default="720x1280", help="frame height x width")
@@ -45,11 +45,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--override", nargs="*", default=[], help="Hydra overrides of the train config")
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "bench" / "infer.json")
-    parser.add_argument("--quick", action="store_true", help="tiles 384 and full, bf16, 2 repeats")
+    parser.add_argument("--quick", action="store_true", help="whole frame, auto precision, 2 repeats")
     parser.add_argument("--worker", nargs=2, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
-        args.tiles, args.precisions, args.repeats = "384,full", "bf16", 2
+        args.tiles, args.precisions, args.repeats = "full", "auto", 2
     return args
 
 
@@ -60,6 +60,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
 
     from benchmarks.common import machine
     from flowdeblur.infer import window_restorer
+    from flowdeblur.inference.precision import resolve_precision
     from flowdeblur.inference.tiled import TiledNet
     from flowdeblur.network import build_net
 
@@ -68,7 +69,8 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         cfg = compose("train", overrides=list(args.override))
     torch.manual_seed(0)
     net = build_net(cfg.model).eval().to(memory_format=torch.channels_last)
-    tile_name, precision = args.worker
+    tile_name, asked = args.worker
+    precision, why = resolve_precision(asked, torch.device("cpu"))
     tile = None if tile_name == "full" else int(tile_name)
     height, width = (int(v) for v in args.size.split("x"))
     restore = window_restorer(TiledNet(net, tile, args.overlap), net.target, torch.device("cpu"), precision)
@@ -83,6 +85,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "tile": tile_name,
         "precision": precision,
+        "precision_choice": why,
         "channels_last": True,
         "allocator": args.allocator,
         "overlap": args.overlap,
@@ -156,7 +159,7 @@ def report(records: list[dict[str, Any]], out: Path) -> None:
         ok = r["median_s"] <= TARGET_S and r["peak_rss_mb"] <= TARGET_RSS_MB
         table.add_row(
             r["tile"],
-            r["precision"],
+            f"{r['precision']} ({r['precision_choice']})",
             f"{r['median_s']:.2f}",
             f"{r['min_s']:.2f}–{r['max_s']:.2f}",
             f"{r['median_cpu_s'] / r['threads']:.2f}",

@@ -13,6 +13,7 @@ import torch
 from flowdeblur.checkpoints.load import CheckpointError
 from flowdeblur.data.images import FrameError
 from flowdeblur.data.windows import window_indices
+from flowdeblur.inference.precision import resolve_precision
 from flowdeblur.video.stream import sliding_windows
 from flowdeblur.video.writer import OutputError
 from tests.footage import frames_array, read_video, run_infer, save_checkpoint, write_frames, write_video
@@ -40,6 +41,7 @@ def test_video_to_video_keeps_count_size_fps_and_frames(tmp_path: Path, ckpt: Pa
     )
     restored, fps = read_video(tmp_path / "out" / "restored.mp4")
     assert result["frames"] == 5 and fps == 12
+    assert result["precision"] == resolve_precision("auto", torch.device("cpu"))[0]  # precision=auto, the default
     assert restored.shape == frames.shape
     assert np.array_equal(restored, frames)  # identity network, lossless codec
     preview, _ = read_video(tmp_path / "out" / "restored_preview.mp4")

@@ -20,6 +20,7 @@ from rich.console import Console
 from torch import Tensor
 
 from flowdeblur.checkpoints.weights import load_net
+from flowdeblur.inference.precision import resolve_precision
 from flowdeblur.inference.tiled import TiledNet
 from flowdeblur.runs.user_errors import user_errors
 from flowdeblur.video.progress import FrameProgress
@@ -29,18 +30,16 @@ from flowdeblur.video.stream import sliding_windows
 from flowdeblur.video.writer import FolderWriter, VideoWriter, check_output, open_writer
 
 FOLDER_FPS = Fraction(30)
-PRECISIONS = ("fp32", "bf16")
 Sink = VideoWriter | FolderWriter
 
 
 def infer(cfg: DictConfig) -> dict[str, str | int | list[int]]:
     """Restore the frames of ``cfg.input`` (all, or ``count`` from ``start``) into ``cfg.output``; returns what
-    was written and ``cuts``, the frame numbers after the first written one that start a new shot."""
+    was written, ``cuts`` (the frame numbers after the first written one that start a new shot) and the
+    ``precision`` used (``fp32`` or ``bf16``; ``precision=auto`` chooses bf16 where the device has it natively)."""
     check_options(cfg)
     if cfg.get("threads"):
         torch.set_num_threads(int(cfg.threads))
-    if cfg.precision not in PRECISIONS:
-        raise ValueError(f"precision: expected one of {list(PRECISIONS)}, got '{cfg.precision}'")
     start, count = frame_range(cfg.start, cfg.count)
     cuts = ShotCuts(cfg.cut_threshold) if cfg.cut_threshold is not None else None
     source, output = Path(cfg.input), Path(cfg.output)
@@ -48,6 +47,8 @@ def infer(cfg: DictConfig) -> dict[str, str | int | list[int]]:
     preview = output.with_name(f"{output.stem}_preview.mp4") if cfg.preview else None
     if preview is not None:
         check_output(source, preview, cfg.overwrite)
+    device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    precision, why = resolve_precision(cfg.precision, device)
     net, _ = load_net(cfg.ckpt_path)
     num_frames, target = net.num_frames, net.target
     skip = max(start - (num_frames - 1), 0)  # the frames before `start` still serve as its neighbours
@@ -55,12 +56,11 @@ def infer(cfg: DictConfig) -> dict[str, str | int | list[int]]:
     try:
         if reader.count is not None and start - skip >= reader.count:
             raise ValueError(f"start: frame {start} is beyond the end of {source} ({reader.total} frames)")
-        device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         layout = torch.channels_last if cfg.channels_last else torch.preserve_format
         # Module.to takes memory_format at run time; its typing overloads omit it
         net = net.to(device, memory_format=layout)  # type: ignore[call-overload]
         tiled = TiledNet(net, cfg.tile, cfg.tile_overlap, cfg.get("max_memory_mb"))
-        restore = window_restorer(tiled, target, device, cfg.precision)
+        restore = window_restorer(tiled, target, device, precision)
         fps = Fraction(cfg.fps) if cfg.fps else (reader.fps or FOLDER_FPS)
         windows = sliding_windows(
             reader, num_frames, target, cfg.edge, cuts, start - skip, None if count is None else start - skip + count
@@ -87,7 +87,8 @@ def infer(cfg: DictConfig) -> dict[str, str | int | list[int]]:
     shots = [] if cuts is None else [skip + i for i in cuts.cuts if start < skip + i < start + written_frames]
     Console().print(
         f"[bold]restored[/bold] {written_frames} frames of {source} (frames {start}-"
-        f"{start + written_frames - 1}, {len(shots)} shot cuts) -> {', '.join(written)}"
+        f"{start + written_frames - 1}, {len(shots)} shot cuts) at {precision} on {device} ({why}) -> "
+        f"{', '.join(written)}"
     )
     return {
         "output": written[0],
@@ -95,6 +96,7 @@ def infer(cfg: DictConfig) -> dict[str, str | int | list[int]]:
         "frames": written_frames,
         "fps": str(fps),
         "cuts": shots,
+        "precision": precision,
     }
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from flowdeblur.ops.correlation import cosine_correlation, local_correlation, local_correlation_reference
+from flowdeblur.ops.correlation import (
+    _ShiftedCorrelation,
+    cosine_correlation,
+    kernel,
+    local_correlation,
+    local_correlation_reference,
+)
 
 
 @pytest.mark.parametrize(("dx", "dy"), [(0, 0), (2, -1), (-3, 3), (1, 2)])
@@ -82,3 +88,26 @@ def test_cosine_is_float32_under_bf16_autocast() -> None:
         mixed = cosine_correlation(f1, f2, 2)
     assert mixed.dtype == torch.float32
     torch.testing.assert_close(mixed, cosine_correlation(f1.float(), f2.float(), 2))
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize(("shape", "radius"), [((2, 5, 9, 11), 2), ((1, 32, 20, 36), 3), ((3, 3, 4, 5), 3)])
+def test_compiled_kernel_equals_shifted_products_and_their_gradients(
+    shape: tuple[int, ...], radius: int, channels_last: bool
+) -> None:
+    """float32 on the CPU takes the compiled kernel: same values and gradients as the shifted products, borders
+    (radius larger than the map) included, whatever the memory layout of the inputs."""
+    if kernel() is None:
+        pytest.skip("no C++ compiler: the shifted products run instead")
+    torch.manual_seed(0)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    f1 = torch.randn(*shape).contiguous(memory_format=layout).requires_grad_()
+    f2 = torch.randn(*shape).contiguous(memory_format=layout).requires_grad_()
+    out = local_correlation(f1, f2, radius)
+    expected = _ShiftedCorrelation.apply(f1, f2, radius)
+    torch.testing.assert_close(out, expected)
+    weights = torch.randn_like(expected)
+    grads = torch.autograd.grad((out * weights).sum(), (f1, f2))
+    expected_grads = torch.autograd.grad((expected * weights).sum(), (f1, f2))
+    for got, want in zip(grads, expected_grads, strict=True):
+        torch.testing.assert_close(got, want)

@@ -4,11 +4,15 @@
 ``|dx|, |dy| <= r``, ordered row-major over (dy, dx): ``k = (dy + r) * (2r + 1) + (dx + r)``. Samples outside
 ``f2`` count as zero.
 
-The fast version loops over the (2r+1)² shifts with an explicit backward that accumulates in place; letting
-autograd differentiate the shifted slices instead allocates a full padded gradient per shift (several times
-slower on CPU). ``unfold`` is the reference: simple, but (2r+1)² times the memory of ``f2``.
+On the CPU in float32 the fast version is the compiled kernel of ``csrc/correlation.cpp``
+(:mod:`flowdeblur.ops.native`): one pass over channels-last pixels, each pixel's (2r+1)² dot products from cache
+(forward 9x, backward 2.4x faster than shifted products at half of 720p, C = 32, r = 3, two threads: a shifted
+product moves the whole feature map three times per shift). Elsewhere, or without a compiler, it loops over the
+(2r+1)² shifts with an explicit backward that accumulates in place; letting autograd differentiate the shifted
+slices instead allocates a full padded gradient per shift. ``unfold`` is the reference: simple, but (2r+1)² times
+the memory of ``f2``.
 
-:func:`cosine_correlation` is the cost volume the flow networks use: the same shifted products on features
+:func:`cosine_correlation` is the cost volume the flow networks use: the same products on features
 centred and scaled to unit length per pixel. Raw products of freshly initialised LeakyReLU features are dominated
 by their common positive part, so they peak at zero displacement whatever the motion and a flow estimator
 trained on them does not leave zero flow in hundreds of steps; the cosine peaks at the true displacement from
@@ -17,12 +21,44 @@ the start.
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
+
+from flowdeblur.ops import native
+
+PARTS = ("correlation.cpp",)
+
+
+def kernel() -> ModuleType | None:
+    """The compiled CPU kernel, or None (no compiler, or ``FLOWDEBLUR_NATIVE=0``)."""
+    return native.build("flowdeblur_correlation", PARTS) if native.enabled() else None
+
+
+class _NativeCorrelation(torch.autograd.Function):
+    """The compiled kernel on channels-last float32 CPU tensors (inputs are made channels-last)."""
+
+    @staticmethod
+    def forward(ctx: Any, f1: Tensor, f2: Tensor, radius: int) -> Tensor:
+        compiled = kernel()
+        assert compiled is not None  # only chosen where the kernel was built
+        f1, f2 = (f.contiguous(memory_format=torch.channels_last) for f in (f1, f2))
+        ctx.save_for_backward(f1, f2)
+        ctx.radius = radius
+        return compiled.forward(f1, f2, radius)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, Tensor, None]:
+        compiled = kernel()
+        assert compiled is not None
+        f1, f2 = ctx.saved_tensors
+        grad_f1, grad_f2 = compiled.backward(f1, f2, grad.contiguous(memory_format=torch.channels_last), ctx.radius)
+        return grad_f1, grad_f2, None
 
 
 class _ShiftedCorrelation(torch.autograd.Function):
@@ -63,9 +99,13 @@ class _ShiftedCorrelation(torch.autograd.Function):
 
 
 def local_correlation(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
-    """(B, C, H, W) ×2 -> (B, (2r+1)², H, W), by shifted products (fast; first-order gradients only)."""
+    """(B, C, H, W) ×2 -> (B, (2r+1)², H, W): the compiled kernel for float32 on the CPU, else shifted products
+    (fast; first-order gradients only)."""
     dtype = torch.promote_types(f1.dtype, f2.dtype)
-    return _ShiftedCorrelation.apply(f1.to(dtype), f2.to(dtype), radius)
+    f1, f2 = f1.to(dtype), f2.to(dtype)
+    if dtype == torch.float32 and f1.device.type == "cpu" and kernel() is not None:
+        return _NativeCorrelation.apply(f1, f2, radius)
+    return _ShiftedCorrelation.apply(f1, f2, radius)
 
 
 def local_correlation_reference(f1: Tensor, f2: Tensor, radius: int) -> Tensor:

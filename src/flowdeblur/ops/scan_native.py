@@ -19,47 +19,23 @@ the adjoint ``u_t = dL/dh_t + g_next u_next`` runs against the scan direction, `
 
 :func:`load` returns the compiled module (``forward(x, gates)``, ``backward(x, gates, out, grad_out)``,
 ``forward_nhwc``, ``backward_nhwc``, ``release_cached()``), or None where no compiler is available or
-``FLOWDEBLUR_NATIVE=0``; callers then use the pure-PyTorch scan. The build (~30 s) is cached by torch under
-``~/.cache/torch_extensions`` (``TORCH_EXTENSIONS_DIR``), keyed by the source, the flags and the CPU's
-instruction set.
+``FLOWDEBLUR_NATIVE=0``; callers then use the pure-PyTorch scan. The build (~30 s) is cached
+(:mod:`flowdeblur.ops.native`).
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import logging
-import os
-import platform
-from pathlib import Path
 from types import ModuleType
 
-log = logging.getLogger(__name__)
-CFLAGS = ("-O3", "-march=native", "-fopenmp")
+from flowdeblur.ops import native
 
 # one translation unit, in this order: memory helpers, the NCHW and channels-last kernels, the bindings
 PARTS = ("scan_memory.h", "scan_nchw.cpp", "scan_nhwc.cpp", "scan_bind.cpp")
 
 
-def source() -> str:
-    """The kernel's C++ source: the files of ``csrc/`` in the order of :data:`PARTS`."""
-    return "\n".join((Path(__file__).parent / "csrc" / part).read_text() for part in PARTS)
-
-
-def _cpu_flags() -> str:
-    """This CPU's instruction-set flags: a build for ``-march=native`` is cached per CPU kind."""
-    try:
-        with open("/proc/cpuinfo") as info:
-            return next((line for line in info if line.startswith("flags")), "")
-    except OSError:
-        return platform.processor()
-
-
 def load() -> ModuleType | None:
     """The compiled kernel module for this CPU, or None (no compiler, or ``FLOWDEBLUR_NATIVE=0``)."""
-    if os.environ.get("FLOWDEBLUR_NATIVE", "1") == "0":
-        return None
-    return build(CFLAGS)
+    return build(native.CFLAGS) if native.enabled() else None
 
 
 def require() -> ModuleType:
@@ -70,19 +46,6 @@ def require() -> ModuleType:
     return kernel
 
 
-@functools.cache
 def build(cflags: tuple[str, ...]) -> ModuleType | None:
     """The kernel compiled with ``cflags`` (cached per source, flags and CPU), or None if the build fails."""
-    try:
-        from torch.utils.cpp_extension import load_inline
-
-        code = source()
-        key = "\n".join([code, *cflags, _cpu_flags()])
-        name = "flowdeblur_scan_" + hashlib.sha256(key.encode()).hexdigest()[:12]
-        return load_inline(name, cpp_sources=code, extra_cflags=list(cflags), extra_ldflags=["-fopenmp"], verbose=False)
-    except Exception as error:  # no compiler, no headers, a failed build: the pure-PyTorch scan runs instead
-        log.warning(
-            "flowdeblur: compiled gated scan unavailable (%s); using the PyTorch version",
-            str(error).splitlines()[0] if str(error) else type(error).__name__,
-        )
-        return None
+    return native.build("flowdeblur_scan", PARTS, cflags)

@@ -1,0 +1,43 @@
+"""Inference precision: auto picks bf16 exactly where the device has native bf16, and says so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from flowdeblur.inference.precision import native_bf16, resolve_precision
+
+CPU = torch.device("cpu")
+
+
+@pytest.mark.parametrize(
+    ("avx512_bf16", "amx", "expected"), [(True, False, "bf16"), (False, True, "bf16"), (False, False, "fp32")]
+)
+def test_auto_follows_the_cpus_native_bf16(
+    monkeypatch: pytest.MonkeyPatch, avx512_bf16: bool, amx: bool, expected: str
+) -> None:
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    precision, why = resolve_precision("auto", CPU)
+    assert precision == expected
+    assert why == f"auto: {'native' if expected == 'bf16' else 'no native'} bf16 on this cpu"
+
+
+@pytest.mark.parametrize("asked", ["fp32", "bf16"])
+def test_an_explicit_choice_is_kept(asked: str) -> None:
+    assert resolve_precision(asked, CPU) == (asked, "as asked")
+
+
+def test_unknown_precision_names_the_option() -> None:
+    with pytest.raises(ValueError, match=r"precision: expected one of \['auto', 'fp32', 'bf16'\], got 'fp16'"):
+        resolve_precision("fp16", CPU)
+
+
+def test_this_machines_answer_matches_its_cpu_flags() -> None:
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        pytest.skip("no /proc/cpuinfo")
+    flags = cpuinfo.read_text().split()
+    assert native_bf16(CPU) == ("avx512_bf16" in flags or "amx_tile" in flags)

@@ -82,7 +82,7 @@ class PWCFlow(SelfSupervisedFlow):
             neighbours = per_frame[:, 1:].flatten(0, 1)
             if coarser is None:
                 cost = cosine_correlation(reference, neighbours, self.radius)
-                estimate = self.estimators[str(level)](torch.cat([cost, reference], dim=1))
+                estimate = self.estimators[str(level)](torch.cat([cost.to(reference.dtype), reference], dim=1))
                 flow = self.heads[str(level)](estimate)
             else:
                 coarse_level, coarse_estimate = coarser
@@ -91,7 +91,10 @@ class PWCFlow(SelfSupervisedFlow):
                 warped, _ = warp(neighbours, up_flow)
                 cost = cosine_correlation(reference, warped, self.radius)
                 up_estimate = F.interpolate(coarse_estimate, scale_factor=factor, mode="bilinear", align_corners=False)
-                inputs = torch.cat([cost, reference, up_flow, up_estimate], dim=1)
+                # the estimator's inputs in the features' dtype (bf16 under autocast): a float32 concatenation
+                # would write twice the bytes, then be cast again by the convolution
+                dtype = reference.dtype
+                inputs = torch.cat([cost.to(dtype), reference, up_flow.to(dtype), up_estimate.to(dtype)], dim=1)
                 estimate = self.estimators[str(level)](inputs)
                 flow = up_flow + self.heads[str(level)](estimate)
             flows[level] = flow.unflatten(0, (b, n))

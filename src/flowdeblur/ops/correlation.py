@@ -13,7 +13,7 @@ slices instead allocates a full padded gradient per shift. ``unfold`` is the ref
 the memory of ``f2``.
 
 :func:`cosine_correlation` is the cost volume the flow networks use: the same products on features
-centred and scaled to unit length per pixel. Raw products of freshly initialised LeakyReLU features are dominated
+centred and scaled per pixel. Raw products of freshly initialised LeakyReLU features are dominated
 by their common positive part, so they peak at zero displacement whatever the motion and a flow estimator
 trained on them does not leave zero flow in hundreds of steps; the cosine peaks at the true displacement from
 the start.
@@ -116,14 +116,19 @@ def local_correlation_reference(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
     return (f1.unsqueeze(2) * patches).mean(1)
 
 
-def unit_features(features: Tensor, eps: float = 1e-6) -> Tensor:
-    """(B, C, H, W) -> (B, C, H, W) float32: each pixel's channel vector minus its mean, scaled to unit length."""
-    centred = features.float() - features.float().mean(1, keepdim=True)
-    return centred / (centred.norm(dim=1, keepdim=True) + eps)
+def standardised(features: Tensor, eps: float = 1e-12) -> Tensor:
+    """(B, C, H, W) -> (B, C, H, W) float32: each pixel's channel vector minus its mean, divided by its standard
+    deviation (one fused layer norm over the channels, no affine; channels-last memory in, channels-last out)."""
+    pixels = features.float().permute(0, 2, 3, 1)
+    return F.layer_norm(pixels, pixels.shape[-1:], eps=eps).permute(0, 3, 1, 2)
 
 
 def cosine_correlation(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
     """(B, C, H, W) ×2 -> (B, (2r+1)², H, W) float32 in [-1, 1]: cosine similarity of the centred features of
-    ``f1(p)`` and ``f2(p + d_k)`` (0 outside ``f2``), computed in float32 whatever the autocast."""
+    ``f1(p)`` and ``f2(p + d_k)`` (0 outside ``f2``), computed in float32 whatever the autocast.
+
+    The channel mean of products of standardised vectors is their correlation coefficient, i.e. the cosine of
+    the centred vectors: no further scaling pass.
+    """
     with torch.autocast(f1.device.type, enabled=False):
-        return local_correlation(unit_features(f1), unit_features(f2), radius) * f1.shape[1]
+        return local_correlation(standardised(f1), standardised(f2), radius)

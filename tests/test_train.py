@@ -46,6 +46,10 @@ def test_short_training_beats_the_blurry_input(trained: tuple[Path, dict]) -> No
     for key in ("val/psnr", "val/ssim", "val/psnr_input", "val/ssim_input", "val/psnr_static", "val/epe"):
         assert saved[key] == pytest.approx(results[key])
     assert (out / "checkpoints" / "last.ckpt").is_file()
+    minutes = saved["time/train_s"] / 60
+    gain = saved["val/psnr"] - saved["val/psnr_input"]
+    assert saved["val/psnr_gain_per_min"] == pytest.approx(gain / minutes)
+    assert saved["time/samples_per_s"] == pytest.approx(60 * 2 / saved["time/train_s"])  # 60 steps of batch 2
 
 
 def test_eval_round_trip_reproduces_validation(trained: tuple[Path, dict], tmp_path: Path) -> None:

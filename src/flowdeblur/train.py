@@ -30,6 +30,7 @@ from flowdeblur.loggers.wandb_sync import wandb_location
 from flowdeblur.metrics.complexity import count_macs, count_parameters, effective_parameters
 from flowdeblur.runs.quiet import quiet_lightning_tips
 from flowdeblur.runs.run_dir import check_run_dir
+from flowdeblur.runs.speed import learning_speed
 from flowdeblur.runs.status import mark_running, run_job
 from flowdeblur.runs.summary import print_parameters, print_summary
 from flowdeblur.runs.user_errors import user_errors
@@ -63,6 +64,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     results = dict(summary)
     if not getattr(trainer, "fast_dev_run", False):
         results.update(final_evaluation(trainer, module, datamodule, cfg, out_dir))
+        if ckpt_path is None:  # a resumed run's time covers only its last part
+            samples = trainer.global_step * int(cfg.data.batch_size) * trainer.world_size
+            results.update(learning_speed(results, samples, results["time/train_s"]))
     results["status"] = "completed"
     if trainer.is_global_zero:
         write_json_atomic(out_dir / "metrics.json", results)

@@ -159,7 +159,7 @@ def report(records: list[dict[str, Any]], out: Path) -> None:
         ok = r["median_s"] <= TARGET_S and r["peak_rss_mb"] <= TARGET_RSS_MB
         table.add_row(
             r["tile"],
-            f"{r['precision']} ({r['precision_choice']})",
+            r["precision"] + (" (auto)" if r["precision_choice"].startswith("auto") else ""),
             f"{r['median_s']:.2f}",
             f"{r['min_s']:.2f}–{r['max_s']:.2f}",
             f"{r['median_cpu_s'] / r['threads']:.2f}",
@@ -167,6 +167,8 @@ def report(records: list[dict[str, Any]], out: Path) -> None:
             "yes" if ok else "no",
         )
     Console().print(table)
+    for why in sorted({r["precision_choice"] for r in records if r["precision_choice"].startswith("auto")}):
+        Console().print(f"precision {why}")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         json.dumps({"target": {"s_per_frame": TARGET_S, "peak_rss_mb": TARGET_RSS_MB}, "records": records}, indent=2)

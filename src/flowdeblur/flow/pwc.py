@@ -73,12 +73,19 @@ class PWCFlow(SelfSupervisedFlow):
         b, t = window.shape[:2]
         n = t - 1
         pyramid = self.encoder(window.flatten(0, 1))
+        # the target's features repeated per neighbour keep the encoder's memory layout, so that the estimator's
+        # concatenated inputs are not converted again by its convolution
+        layout = (
+            torch.channels_last
+            if pyramid[min(pyramid)].is_contiguous(memory_format=torch.channels_last)
+            else torch.contiguous_format
+        )
         features: dict[int, Tensor] = {}
         flows: dict[int, Tensor] = {}
         coarser: tuple[int, Tensor] | None = None  # the previous (coarser) level and its estimator features
         for level in sorted(self.levels, reverse=True):
             per_frame = pyramid[level].unflatten(0, (b, t))
-            reference = per_frame[:, :1].expand(-1, n, -1, -1, -1).flatten(0, 1)
+            reference = per_frame[:, :1].expand(-1, n, -1, -1, -1).flatten(0, 1).contiguous(memory_format=layout)
             neighbours = per_frame[:, 1:].flatten(0, 1)
             if coarser is None:
                 cost = cosine_correlation(reference, neighbours, self.radius)

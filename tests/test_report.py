@@ -34,7 +34,8 @@ def metrics(psnr: float, seed: int, stage: str = "val") -> dict[str, float | str
         f"{stage}/static_changed": 0.02 * (seed + 1), f"{stage}/static_changed_input": 0.0,
         f"{stage}/psnr_moving": psnr - 3.0, f"{stage}/psnr_moving_input": 22.0,
         f"{stage}/epe_moving": 1.5, "params/total": 1_540_000, "params/effective": 1_200_000,
-        "macs": 2_000_000_000, "time/train_s": 10.0 + seed,
+        "macs": 2_000_000_000, "time/train_s": 60.0 * (seed + 1), "time/samples_per_s": 8.0 + seed,
+        f"{stage}/psnr_gain_per_min": (psnr - INPUT) / (seed + 1),
     }  # fmt: skip
 
 
@@ -158,6 +159,20 @@ def test_printed_tables_fit_a_terminal(sweep: Path) -> None:
     assert max(len(line) for line in text.splitlines()) <= WIDTH
     assert re.search(r"static encoder\s+3\s+25\.60\s+27\.70 ± 0\.20\s+\+2\.10 ± 0\.20", text)
     assert "changed in" in text and "static in" not in text  # the static input is exact: no column
+
+
+def test_speed_table_reads_time_samples_per_second_and_gain_per_minute(sweep: Path) -> None:
+    report = build_report(sweep)
+    tcsvt = report.variants[0]
+    gains = [(PSNR["tcsvt", s] - INPUT) / (s + 1) for s in range(3)]
+    assert tcsvt.stat("val/psnr_gain_per_min").mean == pytest.approx(statistics.fmean(gains))
+    assert tcsvt.stat("time/samples_per_s").mean == pytest.approx(9.0)
+    console = Console(record=True, width=200, force_terminal=False)
+    print_report(report, console)
+    text = console.export_text()
+    assert "val: training speed" in text
+    mean, std = statistics.fmean(gains), statistics.stdev(gains)
+    assert re.search(rf"tcsvt\s+2\.0 min\s+9\.0\s+{mean:.3f} ± {std:.3f}", text)
 
 
 def test_cli_prints_and_writes(sweep: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flowdeblur.reporting.catalog import COSTS, QUALITY
+from flowdeblur.reporting.catalog import QUALITY, cost_keys
 from flowdeblur.reporting.jobs import Job, ReportInputError, load_jobs
 from flowdeblur.reporting.labels import Options, label
 
@@ -231,7 +231,7 @@ def build_report(
         variants.setdefault(values_of_job, Variant(values_of_job, [])).jobs.append(job)
     keys = metric_keys(jobs, stage)
     for variant in variants.values():
-        for key in (*keys, *(c.name for c in COSTS)):
+        for key in (*keys, *cost_keys(stage)):
             variant.stats[key] = Stat(tuple(seed_values(variant.jobs, key).values()))
     values = {k: list(dict.fromkeys(dict(v)[k] for v in variants)) for k in options}
     spec = parse_baseline(baseline, values) or dict(next(iter(variants)))

@@ -40,9 +40,21 @@ COSTS = (
     Metric("params/effective", "eff. params", None, scale=1e-6, unit="M", digits=3),
     Metric("params/total", "params", None, scale=1e-6, unit="M", digits=3),
     Metric("macs", "MACs", None, scale=1e-9, unit="G", digits=2),
-    Metric("time/train_s", "train time", None, scale=1 / 60, unit="min", digits=1),
 )
-BY_NAME = {m.name: m for m in (*QUALITY, *COSTS)}
+# training time and speed (job-level keys), and the stage's PSNR gain over the blurry input per training minute
+SPEEDS = (
+    Metric("time/train_s", "train time", None, scale=1 / 60, unit="min", digits=1),
+    Metric("time/samples_per_s", "samples/s", None, digits=1),
+)
+RATES = (Metric("psnr_gain_per_min", "dB/min", True, unit="dB", digits=3),)
+BY_NAME = {m.name: m for m in (*QUALITY, *COSTS, *SPEEDS, *RATES)}
+
+
+def cost_keys(stage: str) -> list[str]:
+    """The keys of costs, training speed and learning speed (dB per minute) a report reads for ``stage``."""
+    return [*(m.name for m in (*COSTS, *SPEEDS)), *(f"{stage}/{m.name}" for m in RATES)]
+
+
 # the static region's input equals the sharp frame: its PSNR is capped (120 dB), not a meaningful reference
 EXACT_DB = 100.0
 

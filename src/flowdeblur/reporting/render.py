@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from flowdeblur.reporting.aggregate import STATUSES, Report
-from flowdeblur.reporting.catalog import COSTS
+from flowdeblur.reporting.catalog import cost_keys
 from flowdeblur.reporting.labels import label, override_label
 from flowdeblur.reporting.table import Table, csv_text, markdown_table
 from flowdeblur.reporting.tables import all_tables, compact_table
@@ -52,7 +52,7 @@ def to_markdown(report: Report, extra: list[str] | None = None) -> str:
 def to_csv(report: Report) -> str:
     """``report.csv``: one row per variant, full precision: per metric mean, std, n and 95% interval
     half-width, counts per status, and the paired differences with their intervals."""
-    keys = [*report.metrics, *(c.name for c in COSTS)]
+    keys = [*report.metrics, *cost_keys(report.stage)]
     compared = list(dict.fromkeys(c.metric for c in report.comparisons))
     header = [
         "variant",

@@ -11,7 +11,7 @@ import math
 import statistics
 
 from flowdeblur.reporting.aggregate import Report, Stat, Variant
-from flowdeblur.reporting.catalog import COSTS, EXACT_DB, fmt, metric
+from flowdeblur.reporting.catalog import COSTS, EXACT_DB, RATES, SPEEDS, fmt, metric
 from flowdeblur.reporting.labels import label
 from flowdeblur.reporting.table import Table
 
@@ -104,8 +104,8 @@ def region_table(report: Report) -> Table | None:
 
 
 def cost_table(report: Report) -> Table | None:
-    """Runs per status, flow end-point error, parameters, MACs, training time (None when none of these were
-    logged and every run completed)."""
+    """Runs per status, flow end-point error, parameters, MACs (None when none of these were logged and every run
+    completed)."""
     s = report.stage
     columns = [
         ("EPE static", f"{s}/epe_static"),
@@ -118,6 +118,12 @@ def cost_table(report: Report) -> Table | None:
     if table or report.count("completed") == len(report.jobs):
         return table
     return Table("runs", ["variant", "runs"], [[v.label, *r] for v, r in zip(report.variants, runs, strict=True)])
+
+
+def speed_table(report: Report) -> Table | None:
+    """Training time, samples per second and dB gained per training minute (None when none was logged)."""
+    columns = [*((m.label, m.name) for m in SPEEDS), *((m.label, f"{report.stage}/{m.name}") for m in RATES)]
+    return _table(report, f"{report.stage}: training speed", columns, [])
 
 
 def _runs(variant: Variant) -> str:
@@ -196,5 +202,11 @@ def compact_table(report: Report) -> Table:
 
 def all_tables(report: Report) -> list[Table]:
     """The tables printed and written to ``report.md``, in order."""
-    tables = (quality_table(report), region_table(report), cost_table(report), comparison_table(report))
+    tables = (
+        quality_table(report),
+        region_table(report),
+        cost_table(report),
+        speed_table(report),
+        comparison_table(report),
+    )
     return [t for t in tables if t is not None]

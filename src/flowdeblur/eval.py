@@ -38,7 +38,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     config.data.update({other: None for other in ("train", "val", "test") if other != cfg.split})
     module = build_module(config)
     module.net.load_state_dict(net_state)
-    tiled = TiledNet(module.net, cfg.get("tile"), cfg.get("tile_overlap", 64), cfg.get("max_memory_mb"))
+    tiled = TiledNet(module.net, cfg.get("tile"), cfg.get("tile_overlap", 96), cfg.get("max_memory_mb"))
     module.net = tiled  # type: ignore[assignment]  # restores like the network it wraps (forward, stride, source)
     datamodule = build_datamodule(config)
     dataset = datamodule.dataset(cfg.split)

@@ -105,11 +105,12 @@ def test_strips_equal_whole_frames_with_strong_gates() -> None:
     with torch.no_grad():
         whole = net(frames, 1).restored
         hook.remove()
-        tiled = TiledNet(net, 32, 32)(frames, 1).restored  # five strips
+        tiled_net = TiledNet(net, 32)  # five strips, the default context rows
+        tiled = tiled_net(frames, 1).restored
         naive = torch.cat(
             [
                 net(frames[..., s.top : s.bottom, :], 1).restored[..., s.start - s.top : s.stop - s.top, :]
-                for s in plan_strips(160, 32, 32, net.stride)
+                for s in plan_strips(160, 32, tiled_net.overlap, net.stride)
             ],
             dim=-2,
         )
@@ -120,15 +121,15 @@ def test_strips_equal_whole_frames_with_strong_gates() -> None:
 
 
 def test_the_memory_budget_chooses_whole_frames_or_strips() -> None:
-    net, frames = strong_gated_net(), scene()
+    net, frames = strong_gated_net(), scene(height=320)
     probe = TiledNet(net)
-    per_frame_mb = probe.bytes_per_pixel() * 160 * 96 / 2**20
+    per_frame_mb = probe.bytes_per_pixel() * 320 * 96 / 2**20
     assert per_frame_mb > 1
     assert TiledNet(net, max_memory_mb=1.1 * per_frame_mb).strip_rows(frames) is None
-    limited = TiledNet(net, overlap=32, max_memory_mb=0.8 * per_frame_mb)
+    limited = TiledNet(net, max_memory_mb=0.8 * per_frame_mb)
     rows = limited.strip_rows(frames)
-    assert rows is not None and rows % net.stride == 0 and 0 < rows < 160
-    assert (rows + 2 * 32) * 96 * probe.bytes_per_pixel() <= 0.8 * per_frame_mb * 2**20
+    assert rows is not None and rows % net.stride == 0 and 0 < rows < 320
+    assert (rows + 2 * limited.overlap) * 96 * probe.bytes_per_pixel() <= 0.8 * per_frame_mb * 2**20
     with torch.no_grad():
         assert psnr(limited(frames, 1).restored, net(frames, 1).restored) >= 45
     with pytest.raises(ValueError, match="max_memory_mb: .* cannot hold a strip"):

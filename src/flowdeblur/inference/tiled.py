@@ -44,7 +44,7 @@ class TiledNet(nn.Module):
     """
 
     def __init__(
-        self, net: FlowDeblurNet, tile: int | None = None, overlap: int = 64, max_memory_mb: float | None = None
+        self, net: FlowDeblurNet, tile: int | None = None, overlap: int = 96, max_memory_mb: float | None = None
     ) -> None:
         super().__init__()
         if tile is not None and (not isinstance(tile, int) or tile < 0):

@@ -22,7 +22,13 @@ from flowdeblur.checkpoints.resume import resume_path
 from flowdeblur.data.splits import check_validation_split
 from flowdeblur.distributed.launch import check_launch
 from flowdeblur.distributed.process_group import teardown_process_group
-from flowdeblur.lit.final_checkpoint import check_choice, chosen_checkpoint, load_chosen, without_weight_averaging
+from flowdeblur.lit.final_checkpoint import (
+    better,
+    candidate_checkpoints,
+    check_choice,
+    load_chosen,
+    without_weight_averaging,
+)
 from flowdeblur.lit.module import FlowDeblurModule
 from flowdeblur.loggers.wandb_env import default_to_offline, finish_wandb_run
 from flowdeblur.loggers.wandb_run import apply_run_id, apply_sweep_identity, log_summary
@@ -90,11 +96,17 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 def final_evaluation(
     trainer: pl.Trainer, module: pl.LightningModule, datamodule: pl.LightningDataModule, cfg: DictConfig, out_dir: Path
 ) -> dict[str, Any]:
-    """Validate (and with ``run_test``, test) the checkpoint chosen by ``test_ckpt``; its path and step included."""
-    chosen = chosen_checkpoint(trainer, cfg.get("test_ckpt", "best"), out_dir)
-    results = load_chosen(module, trainer, chosen)
+    """Validate the candidates of ``test_ckpt``, keep the better one by the monitored metric and (with ``run_test``)
+    test it; its path and step included."""
+    validated = []
     with without_weight_averaging(trainer):
-        results.update(trainer.validate(module, datamodule=datamodule, verbose=False)[0])
+        for path in candidate_checkpoints(trainer, cfg.get("test_ckpt", "best"), out_dir):
+            results = load_chosen(module, trainer, path)
+            results.update(trainer.validate(module, datamodule=datamodule, verbose=False)[0])
+            validated.append(results)
+        results = better(validated, trainer)
+        if results is not validated[-1]:
+            load_chosen(module, trainer, Path(results["checkpoint/path"]))
         if cfg.get("run_test") and cfg.data.get("test"):
             results.update(trainer.test(module, datamodule=datamodule, verbose=False)[0])
     return results

@@ -33,15 +33,28 @@ def best_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, str]
     return out, results, printed.getvalue()
 
 
-def test_the_best_checkpoint_is_tested_and_recorded(best_run: tuple[Path, dict, str]) -> None:
+def test_the_better_of_the_best_checkpoint_and_the_final_weights_is_tested(
+    best_run: tuple[Path, dict, str], tmp_path: Path
+) -> None:
+    """The final step (10) is not validated during fit: its weights still compete with the best checkpoint."""
     out, results, printed = best_run
     saved = json.loads((out / "metrics.json").read_text())
     path = Path(saved["checkpoint/path"])
-    assert path.parent == out / "checkpoints" and path.name.startswith("step")
+    assert path.parent == out / "checkpoints"
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    assert saved["checkpoint/step"] == ckpt["global_step"] in (4, 8)
+    assert saved["checkpoint/step"] == ckpt["global_step"] in (4, 8, 10)
     assert f"checkpoint: {path}" in printed
-    assert saved["val/psnr"] == pytest.approx(best_score(out), abs=1e-6)
+    final = evaluate(
+        compose_config(
+            [f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}", "split=val", "lpips_metric=false",
+             "trainer.precision=32-true"],
+            config_name="eval",
+            output_dir=tmp_path,
+        )
+    )  # fmt: skip
+    assert torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 10
+    assert saved["val/psnr"] == pytest.approx(max(best_score(out), final["val/psnr"]), abs=1e-6)
+    assert (saved["checkpoint/step"] == 10) == (final["val/psnr"] > best_score(out))
     assert saved["val_split"] == "val"
 
 

@@ -1,14 +1,17 @@
 """The checkpoint a training run reports: chosen by config, loaded for the final validation and test.
 
-``test_ckpt=best`` (default) is the monitored checkpoint callback's best checkpoint (the highest ``val/psnr``);
-``last`` is the weights at the end of training, written to ``checkpoints/last.ckpt`` first so that the file
-holds exactly what is tested. The final validation and test run on the checkpoint's ``state_dict`` (the
-averaged weights under ``callbacks/ema``), the weights ``python -m flowdeblur.eval ckpt_path=<it>`` loads, so
-eval reproduces the run's test numbers.
+``test_ckpt=best`` (default) is the better, by the monitored metric (the highest ``val/psnr``), of the monitored
+checkpoint callback's best checkpoint and the final weights: both are validated again after training, so a run
+whose last steps were never validated (``max_steps`` mid-epoch) still reports its final weights when they are
+better. ``last`` is the weights at the end of training. The final weights are written to
+``checkpoints/last.ckpt`` first so that the file holds exactly what is validated and tested. The final
+validation and test run on the checkpoint's ``state_dict`` (the averaged weights under ``callbacks/ema``), the
+weights ``python -m flowdeblur.eval ckpt_path=<it>`` loads, so eval reproduces the run's test numbers.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-from pytorch_lightning.callbacks import WeightAveraging
+from pytorch_lightning.callbacks import ModelCheckpoint, WeightAveraging
 
 from flowdeblur.checkpoints.load import load_checkpoint
 
@@ -29,27 +32,43 @@ def check_choice(choice: str) -> None:
         raise ValueError(f"test_ckpt: expected one of {list(CHOICES)}, got '{choice}'")
 
 
-def chosen_checkpoint(trainer: pl.Trainer, choice: str, out_dir: Path) -> Path:
-    """The path of the ``best`` or ``last`` checkpoint of a finished fit (see the module docstring).
+def candidate_checkpoints(trainer: pl.Trainer, choice: str, out_dir: Path) -> list[Path]:
+    """The checkpoints of a finished fit to validate and choose from (see the module docstring): ``last``: the
+    final weights; ``best``: the monitored best checkpoint, then the final weights.
 
-    ``best`` falls back to ``last`` with a warning when no monitored checkpoint was saved (no validation ran).
+    ``best`` has only the final weights, with a warning, when no monitored checkpoint was saved (no validation
+    ran).
     """
     check_choice(choice)
-    if choice == "best":
-        paths = (
-            getattr(cb, "best_model_path", "") for cb in trainer.checkpoint_callbacks if getattr(cb, "monitor", None)
-        )
-        best = next(filter(None, paths), "")
-        if best:
-            return Path(best)
-        warnings.warn(
-            "test_ckpt=best: no monitored checkpoint was saved (no validation ran); testing the final "
-            "weights (checkpoints/last.ckpt) instead",
-            stacklevel=2,
-        )
-    path = out_dir / "checkpoints" / "last.ckpt"
-    trainer.save_checkpoint(path)
-    return path
+    last = out_dir / "checkpoints" / "last.ckpt"
+    trainer.save_checkpoint(last)
+    if choice == "last":
+        return [last]
+    best = next(filter(None, (getattr(cb, "best_model_path", "") for cb in monitoring(trainer))), "")
+    if best:
+        return [Path(best), last]
+    warnings.warn(
+        "test_ckpt=best: no monitored checkpoint was saved (no validation ran); testing the final "
+        "weights (checkpoints/last.ckpt) instead",
+        stacklevel=2,
+    )
+    return [last]
+
+
+def monitoring(trainer: pl.Trainer) -> list[ModelCheckpoint]:
+    """The trainer's checkpoint callbacks that monitor a metric."""
+    return [cb for cb in trainer.checkpoint_callbacks if isinstance(cb, ModelCheckpoint) and cb.monitor]
+
+
+def better(validated: list[dict[str, Any]], trainer: pl.Trainer) -> dict[str, Any]:
+    """The entry of ``validated`` (one validation's results per candidate, in candidate order) with the best value
+    of the monitored metric; the first on ties, and the first when nothing is monitored."""
+    callbacks = monitoring(trainer)
+    if not callbacks or len(validated) == 1:
+        return validated[0]
+    key, sign = callbacks[0].monitor, (1.0 if callbacks[0].mode == "max" else -1.0)
+    assert key is not None  # monitoring() keeps callbacks with a monitor
+    return max(validated, key=lambda results: sign * float(results.get(key, -sign * math.inf)))
 
 
 def load_chosen(module: pl.LightningModule, trainer: pl.Trainer, path: Path) -> dict[str, Any]:

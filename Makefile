@@ -85,7 +85,7 @@ HELP_ROW := "  %-10s %-72s %s\n"
 help:
 	@echo 'make <target> [ARGS="..."]: every target first installs what is missing into .venv (~2 min, once)'
 	@printf $(HELP_ROW) install "venv, torch $(TORCH_VERSION) (CPU), the project with [dev], LPIPS weights" "~2 min"
-	@printf $(HELP_ROW) train "train the default experiment; ARGS: Hydra overrides -> outputs/train/" "~6 min"
+	@printf $(HELP_ROW) train "train the default experiment; ARGS: Hydra overrides -> outputs/train/" "~9 min"
 	@printf $(HELP_ROW) "" "smoke run: ARGS=\"data=synthetic_tiny trainer.max_steps=20\"" "seconds-minutes"
 	@printf $(HELP_ROW) test "the test suite without the slow tests" "~5-10 min"
 	@printf $(HELP_ROW) test-slow "only the slow tests" "> 10 min"

@@ -64,7 +64,9 @@ def test_main_process_finishes_the_one_wandb_run(ddp_run: Path) -> None:
     assert kinds.count("exit") == 1
     history, summary, _, _ = load_offline_run(run_dir)
     assert sum("train/loss" in row for row in history) == 4
-    assert sum("val/psnr" in row for row in history) == 3
+    # two validations in fit, then the final weights (the forked workers' epoch length is not known to the main
+    # process, so they compete with the best checkpoint) and the chosen checkpoint after it
+    assert sum("val/psnr" in row for row in history) == 4
     assert summary["val/psnr"] == pytest.approx(read_metrics(run_dir)["val/psnr"], abs=1e-6)
 
 

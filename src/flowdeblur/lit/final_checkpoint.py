@@ -1,9 +1,9 @@
 """The checkpoint a training run reports: chosen by config, loaded for the final validation and test.
 
 ``test_ckpt=best`` (default) is the better, by the monitored metric (the highest ``val/psnr``), of the monitored
-checkpoint callback's best checkpoint and the final weights: both are validated again after training, so a run
-whose last steps were never validated (``max_steps`` mid-epoch) still reports its final weights when they are
-better. ``last`` is the weights at the end of training. The final weights are written to
+checkpoint callback's best checkpoint and the final weights: when fit did not validate the final weights
+(``max_steps`` reached mid-epoch), both are validated after training, so the run still reports its final
+weights when they are better. ``last`` is the weights at the end of training. The final weights are written to
 ``checkpoints/last.ckpt`` first so that the file holds exactly what is validated and tested. The final
 validation and test run on the checkpoint's ``state_dict`` (the averaged weights under ``callbacks/ema``), the
 weights ``python -m flowdeblur.eval ckpt_path=<it>`` loads, so eval reproduces the run's test numbers.
@@ -34,25 +34,35 @@ def check_choice(choice: str) -> None:
 
 def candidate_checkpoints(trainer: pl.Trainer, choice: str, out_dir: Path) -> list[Path]:
     """The checkpoints of a finished fit to validate and choose from (see the module docstring): ``last``: the
-    final weights; ``best``: the monitored best checkpoint, then the final weights.
+    final weights; ``best``: the monitored best checkpoint, then the final weights unless fit validated them
+    (the monitored best then already accounts for them).
 
     ``best`` has only the final weights, with a warning, when no monitored checkpoint was saved (no validation
     ran).
     """
     check_choice(choice)
     last = out_dir / "checkpoints" / "last.ckpt"
-    trainer.save_checkpoint(last)
-    if choice == "last":
-        return [last]
     best = next(filter(None, (getattr(cb, "best_model_path", "") for cb in monitoring(trainer))), "")
-    if best:
-        return [Path(best), last]
-    warnings.warn(
-        "test_ckpt=best: no monitored checkpoint was saved (no validation ran); testing the final "
-        "weights (checkpoints/last.ckpt) instead",
-        stacklevel=2,
-    )
-    return [last]
+    if choice == "best" and best and validated_at_the_end(trainer):
+        return [Path(best)]
+    if choice == "best" and not best:
+        warnings.warn(
+            "test_ckpt=best: no monitored checkpoint was saved (no validation ran); testing the final "
+            "weights (checkpoints/last.ckpt) instead",
+            stacklevel=2,
+        )
+    trainer.save_checkpoint(last)
+    return [Path(best), last] if choice == "best" and best else [last]
+
+
+def validated_at_the_end(trainer: pl.Trainer) -> bool:
+    """Whether fit's last validation ran at the final step: with validation every ``check_val_every_n_epoch``
+    epochs of ``num_training_batches`` optimisation steps, when the final step ends such an epoch. False when the
+    schedule is not that one (step intervals, gradient accumulation) or unknown: the final weights then compete."""
+    batches, every = trainer.num_training_batches, trainer.check_val_every_n_epoch
+    if not isinstance(batches, int) or batches <= 0 or not every or trainer.val_check_interval != 1.0:
+        return False
+    return trainer.accumulate_grad_batches == 1 and trainer.global_step % (batches * every) == 0
 
 
 def monitoring(trainer: pl.Trainer) -> list[ModelCheckpoint]:

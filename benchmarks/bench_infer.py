@@ -38,7 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--allocator", choices=("tcmalloc", "default"), default="default", help="tcmalloc: preload it (if installed)"
     )
-    parser.add_argument("--overlap", type=int, default=96, help="context rows of strips (infer's tile_overlap)")
+    parser.add_argument("--overlap", type=int, default=None, help="context rows of strips (default: infer's)")
     parser.add_argument("--size", default="720x1280", help="frame height x width")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=1)
@@ -50,6 +50,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.tiles, args.precisions, args.repeats = "full", "auto", 2
+    if args.overlap is None:
+        from flowdeblur.inference.tiled import OVERLAP
+
+        args.overlap = OVERLAP
     return args
 
 

@@ -20,7 +20,7 @@ from omegaconf import DictConfig
 
 from flowdeblur.build import build_datamodule, build_module
 from flowdeblur.checkpoints.weights import load_weights
-from flowdeblur.inference.tiled import TiledNet
+from flowdeblur.inference.tiled import OVERLAP, TiledNet
 from flowdeblur.reporting.evaluation import write_reports
 from flowdeblur.runs.summary import print_summary
 from flowdeblur.runs.user_errors import user_errors
@@ -38,7 +38,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     config.data.update({other: None for other in ("train", "val", "test") if other != cfg.split})
     module = build_module(config)
     module.net.load_state_dict(net_state)
-    tiled = TiledNet(module.net, cfg.get("tile"), cfg.get("tile_overlap", 96), cfg.get("max_memory_mb"))
+    tiled = TiledNet(module.net, cfg.get("tile"), cfg.get("tile_overlap", OVERLAP), cfg.get("max_memory_mb"))
     module.net = tiled  # type: ignore[assignment]  # restores like the network it wraps (forward, stride, source)
     datamodule = build_datamodule(config)
     dataset = datamodule.dataset(cfg.split)

@@ -27,6 +27,8 @@ from flowdeblur.network import FlowDeblurNet, NetOutput
 from flowdeblur.ops.tiling import Strip, plan_strips
 
 MB = 2**20
+# context rows above and below a strip: the default network's encoder reaches 1/16, whose 3x3 convolutions see far
+OVERLAP = 96
 
 
 class TiledNet(nn.Module):
@@ -44,7 +46,7 @@ class TiledNet(nn.Module):
     """
 
     def __init__(
-        self, net: FlowDeblurNet, tile: int | None = None, overlap: int = 96, max_memory_mb: float | None = None
+        self, net: FlowDeblurNet, tile: int | None = None, overlap: int = OVERLAP, max_memory_mb: float | None = None
     ) -> None:
         super().__init__()
         if tile is not None and (not isinstance(tile, int) or tile < 0):

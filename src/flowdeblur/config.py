@@ -7,7 +7,10 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
-CONF_DIR = Path(__file__).resolve().parent / "conf"
+_PACKAGE = Path(__file__).resolve().parent
+# An installed wheel carries the tree as the package ``flowdeblur.conf``; a source checkout (editable install or
+# ``PYTHONPATH=src``) reads the repository's top-level ``conf/``, the one copy of every YAML.
+CONF_DIR = _PACKAGE / "conf" if (_PACKAGE / "conf").is_dir() else _PACKAGE.parents[1] / "conf"
 
 
 def compose_config(overrides: list[str], config_name: str = "train", output_dir: Path | None = None) -> DictConfig:

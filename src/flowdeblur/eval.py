@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 
 from flowdeblur.build import build_datamodule, build_module
 from flowdeblur.checkpoints.weights import load_weights
+from flowdeblur.config import CONF_DIR
 from flowdeblur.inference.tiled import OVERLAP, TiledNet
 from flowdeblur.reporting.evaluation import write_reports
 from flowdeblur.runs.summary import print_summary
@@ -61,7 +62,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     return results
 
 
-@hydra.main(version_base="1.3", config_path="conf", config_name="eval")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="eval")
 def main(cfg: DictConfig) -> None:
     with user_errors("flowdeblur.eval"):
         evaluate(cfg)

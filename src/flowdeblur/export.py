@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 from rich.console import Console
 
 from flowdeblur.checkpoints.weights import EXPORT_SUFFIX, load_net, save_export
+from flowdeblur.config import CONF_DIR
 from flowdeblur.runs.user_errors import user_errors
 
 
@@ -27,7 +28,7 @@ def export(ckpt_path: str | Path, out: str | Path, overwrite: bool = False) -> P
     return save_export(out, net.state_dict(), config)
 
 
-@hydra.main(version_base="1.3", config_path="conf", config_name="export")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="export")
 def main(cfg: DictConfig) -> None:
     with user_errors("flowdeblur.export"):
         path = export(cfg.ckpt_path, cfg.out, cfg.overwrite)

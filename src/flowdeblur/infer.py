@@ -20,6 +20,7 @@ from rich.console import Console
 from torch import Tensor
 
 from flowdeblur.checkpoints.weights import load_net
+from flowdeblur.config import CONF_DIR
 from flowdeblur.inference.precision import resolve_precision
 from flowdeblur.inference.tiled import TiledNet
 from flowdeblur.runs.user_errors import user_errors
@@ -156,7 +157,7 @@ def to_uint8(frame: Tensor) -> np.ndarray:
     return frame.clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).contiguous().numpy()
 
 
-@hydra.main(version_base="1.3", config_path="conf", config_name="infer")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="infer")
 def main(cfg: DictConfig) -> None:
     with user_errors("flowdeblur.infer"):
         infer(cfg)

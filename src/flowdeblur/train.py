@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 
 from flowdeblur.build import build_datamodule, build_module
 from flowdeblur.checkpoints.resume import resume_path
+from flowdeblur.config import CONF_DIR
 from flowdeblur.data.splits import check_validation_split
 from flowdeblur.distributed.launch import check_launch
 from flowdeblur.distributed.process_group import teardown_process_group
@@ -127,7 +128,7 @@ def model_summary(module: FlowDeblurModule, cfg: DictConfig) -> dict[str, Any]:
     return summary
 
 
-@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def main(cfg: DictConfig) -> float:
     """Hydra entry point; returns ``cfg.optimized_metric`` for sweepers."""
     with user_errors("flowdeblur.train"):

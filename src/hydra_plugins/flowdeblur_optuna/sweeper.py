@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class OptunaSweeperConf:
-    """``hydra.sweeper`` options (``src/flowdeblur/conf/hparams_search/optuna.yaml`` documents them)."""
+    """``hydra.sweeper`` options (``conf/hparams_search/optuna.yaml`` documents them)."""
 
     _target_: str = "hydra_plugins.flowdeblur_optuna.sweeper.OptunaSweeper"
     _recursive_: bool = False

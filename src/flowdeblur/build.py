@@ -15,7 +15,7 @@ from flowdeblur.network import build_net
 
 def build_module(cfg: DictConfig) -> FlowDeblurModule:
     """The LightningModule; the resolved config travels inside its checkpoints."""
-    net = build_net(cfg.model)
+    net = build_net(cfg.model, seed=cfg.get("seed"))
     check_crop(cfg, net.stride)
     tune_network(net, cfg.get("compile", False), cfg.get("channels_last", False))
     return FlowDeblurModule(
@@ -41,6 +41,7 @@ def build_datamodule(cfg: DictConfig) -> DataModule:
         batch_size=data.batch_size,
         eval_batch_size=data.get("eval_batch_size"),
         num_workers=data.num_workers,
+        seed=cfg.get("seed"),
     )
 
 

@@ -8,20 +8,30 @@ What drives the conditioned layers is the weight source (:mod:`flowdeblur.source
 ``model/source``): ``flow`` (the backbone's motion features through weight heads: the method), ``content`` (the
 same backbone and heads on T copies of the target frame: content, no motion) or ``static`` (learned,
 input-independent weights). Everything else is the same network, so variants differ only in what drives the
-conditioned layers; ``params/effective`` (:func:`flowdeblur.metrics.complexity.effective_parameters`) measures
+conditioned layers; with ``model.deblurrer.input=aligned`` the deblurrer also sees the neighbours warped onto the
+target by the backbone's finest flow (flow as alignment). ``params/effective`` (:func:`flowdeblur.metrics.complexity.effective_parameters`) measures
 what reaches the restored frame.
+
+Pairing: built with a ``seed``, each top-level part (``flow``, ``deblurrer``, ``source``) draws its initial
+weights from its own generator seeded from ``(seed, part name)`` (:func:`seeded`), so at one seed every variant
+starts from the same weights for every part it shares, whatever the other parts consume.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+
+import torch
 
 import torch.nn.functional as F
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import Tensor, nn
 
+from flowdeblur.deblurrers.align import align_window
 from flowdeblur.deblurrers.base import Deblurrer
 from flowdeblur.flow.base import FlowBackbone, MotionFeatures, check_window
 from flowdeblur.layers.base import ConditionedLayer, WeightSpec
@@ -48,6 +58,7 @@ class FlowDeblurNet(nn.Module):
         head: factory ``head(in_channels, spec)`` of the weight head (flow and content sources).
         num_frames: the window length T >= 2 (the flow backbone and deblurrer are built for the same T).
         target: the window index of the frame to restore, or None for :func:`default_target`.
+        seed: builds the deblurrer and the source under :func:`seeded` (None: from the global generator).
     """
 
     def __init__(
@@ -59,13 +70,24 @@ class FlowDeblurNet(nn.Module):
         head: HeadFactory | None = None,
         num_frames: int = 3,
         target: int | None = None,
+        seed: int | None = None,
     ) -> None:
         super().__init__()
         self.num_frames, self.target = check_window_size(num_frames, target)
         self.flow = flow
-        self.deblurrer = deblurrer(layer=layer)
+        with seeded(seed, "deblurrer"):
+            self.deblurrer = deblurrer(layer=layer)
         specs: dict[int, WeightSpec] = self.deblurrer.weight_specs
-        self.source = source(specs=specs, channels=flow.channels, head=head)
+        with seeded(seed, "source"):
+            self.source = source(specs=specs, channels=flow.channels, head=head)
+        self.aligned = getattr(self.deblurrer, "input", "target") == "aligned"
+        if self.aligned and type(self.source).backbone_window is not WeightSource.backbone_window:
+            raise ValueError(
+                f"model.deblurrer.input=aligned: the '{getattr(self.source, 'name', type(self.source).__name__)}' "
+                "source feeds the backbone another window than the real one; use model/source=flow or static"
+            )
+        if self.aligned:  # the backbone sees the real window: its flow error is meaningful
+            self.source.sees_motion = True
 
     @property
     def stride(self) -> int:
@@ -83,21 +105,44 @@ class FlowDeblurNet(nn.Module):
         padded = pad_to_multiple(frames, self.stride)
         motion = self.flow(self.source.backbone_window(padded, target), target)
         weights = self.source(padded, target, motion)
-        restored = self.deblurrer(padded, target, weights)
+        window = align_window(padded, target, motion.flows) if self.aligned else padded
+        restored = self.deblurrer(window, target, weights)
         return NetOutput(restored=restored[..., :h, :w], motion=motion, weights=weights)
 
 
-def build_net(model_cfg: DictConfig) -> FlowDeblurNet:
-    """The network from the ``model`` config node (flow, source, head, layer, deblurrer, window)."""
+def build_net(model_cfg: DictConfig, seed: int | None = None) -> FlowDeblurNet:
+    """The network from the ``model`` config node (flow, source, head, layer, deblurrer, window); with ``seed``
+    every part is initialised under :func:`seeded` (paired variants)."""
+    with seeded(seed, "flow"):
+        flow = instantiate(model_cfg.flow)
     return FlowDeblurNet(
-        flow=instantiate(model_cfg.flow),
+        flow=flow,
         deblurrer=instantiate(model_cfg.deblurrer),
         source=instantiate(model_cfg.source),
         layer=instantiate(model_cfg.layer) if model_cfg.get("layer") else None,
         head=instantiate(model_cfg.head) if model_cfg.get("head") else None,
         num_frames=model_cfg.num_frames,
         target=model_cfg.get("target"),
+        seed=seed,
     )
+
+
+def part_seed(seed: int, part: str) -> int:
+    """A 63-bit seed derived from ``(seed, part)`` (SHA-256), the same in every process and Python version."""
+    digest = hashlib.sha256(f"{int(seed)}/{part}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+@contextmanager
+def seeded(seed: int | None, part: str) -> Iterator[None]:
+    """Run the block with torch's CPU generator seeded by :func:`part_seed`, then restore the generator's
+    state (the global stream is left as it was); a None ``seed`` leaves the generator alone."""
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(part_seed(seed, part))
+        yield
 
 
 def default_target(num_frames: int) -> int:

@@ -13,7 +13,7 @@ from flowdeblur.heads.filters import FiltersHead
 from flowdeblur.heads.kernels import KernelsHead
 from flowdeblur.heads.rnn_gates import RNNGatesHead
 from flowdeblur.layers.base import WeightSpec
-from flowdeblur.sources.static import StaticWeights
+from flowdeblur.sources.static_scalar import StaticWeights
 
 SPECS = {
     "gates": WeightSpec("gates", 16, per_pixel=True),

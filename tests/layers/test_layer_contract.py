@@ -24,7 +24,7 @@ from flowdeblur.layers.base import ConditionedLayer, WeightSpec
 from flowdeblur.layers.dynamic_conv import DynamicConv
 from flowdeblur.layers.filter_adaptive_conv import FilterAdaptiveConv
 from flowdeblur.layers.spatial_rnn import SpatialRNN
-from flowdeblur.sources.static import StaticWeights
+from flowdeblur.sources.static_scalar import StaticWeights
 
 CHANNELS, MOTION_CHANNELS, SIZE = 4, 6, 12
 

@@ -33,15 +33,17 @@ class Deblurrer(nn.Module):
         raise NotImplementedError
 
 
-INPUTS = ("target", "window")
+INPUTS = ("target", "window", "aligned")
 
 
 def deblurrer_input(frames: Tensor, target: int, mode: str) -> Tensor:
     """(B, T, 3, H, W) -> the deblurring branch's input: (B, 3, H, W) target frame (``target``: motion reaches
-    the restoration only through the conditioned layers) or (B, 3T, H, W) target-first window (``window``)."""
+    the restoration only through the conditioned layers) or (B, 3T, H, W) target-first window (``window``; also
+    ``aligned``, whose neighbours :class:`~flowdeblur.network.FlowDeblurNet` has warped onto the target with the
+    learned flow, :func:`flowdeblur.deblurrers.align.align_window`)."""
     if mode == "target":
         return frames[:, target]
-    if mode == "window":
+    if mode in ("window", "aligned"):
         return window_first(frames, target)
     raise ValueError(f"model.deblurrer.input: expected one of {list(INPUTS)}, got '{mode}'")
 

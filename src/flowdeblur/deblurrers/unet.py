@@ -19,7 +19,8 @@ class UNetDeblurrer(Deblurrer):
     """Encoder–decoder with skips; output = target frame + predicted residual.
 
     The stem sees the target frame only (``input="target"``, the published form: motion reaches the restoration
-    only through the conditioned layers) or the whole window stacked target first (``input="window"``). Stage
+    only through the conditioned layers), the whole window stacked target first (``input="window"``) or that
+    window with the neighbours warped onto the target by the learned flow (``input="aligned"``). Stage
     ``i`` of the encoder (the stem is stage 0, then ``len(channels) - 1`` stride-2 stages) works at level
     ``first + i`` (1/2**level of the frame), where ``first`` is 0 for the ``full`` stem (full-resolution
     convolutions) and 1 for the ``space_to_depth`` stem (each 2×2 block of pixels folded into channels first;
@@ -33,7 +34,7 @@ class UNetDeblurrer(Deblurrer):
         blocks: residual blocks per stage (encoder and decoder).
         layer: factory of the conditioned layer, or None for a plain (unconditioned) U-Net.
         conditioned_levels: levels that get a conditioned layer (ignored when ``layer`` is None).
-        input: ``target`` or ``window`` (see above).
+        input: ``target``, ``window`` or ``aligned`` (see above).
         stem: ``full`` or ``space_to_depth`` (see above).
     """
 
@@ -69,7 +70,7 @@ class UNetDeblurrer(Deblurrer):
         self.input = input
         self.stride = 2 ** (self.first + depth)
         fold = 4**self.first  # pixels folded into channels by the stem
-        self.stem = stage(fold * (3 * self.num_frames if input == "window" else 3), channels[0], blocks)
+        self.stem = stage(fold * (3 * self.num_frames if input != "target" else 3), channels[0], blocks)
         self.down = nn.ModuleList(stage(channels[i], channels[i + 1], blocks, stride=2) for i in range(depth))
         self.conditioned = nn.ModuleDict(
             {str(level): layer(channels[level - self.first]) for level in levels} if layer is not None else {}

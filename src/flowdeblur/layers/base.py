@@ -1,7 +1,7 @@
 """Conditioned-layer contract: a small layer whose weights are supplied at call time.
 
 A layer declares the weight tensor it needs with a :class:`WeightSpec`; a weight head (flow or content source)
-or :class:`flowdeblur.sources.static.StaticWeights` (static source) produces exactly that tensor.
+or :class:`flowdeblur.sources.static_scalar.StaticWeights` (static_scalar source) produces exactly that tensor.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytorch_lightning as pl
+import torch
 from torch.utils.data import DataLoader, Dataset
 
 from flowdeblur.data.indexed import IndexedErrors
@@ -28,6 +29,8 @@ class DataModule(pl.LightningDataModule):
         batch_size: training batch size per device.
         eval_batch_size: validation/test batch size per device (defaults to ``batch_size``).
         num_workers: loader worker processes.
+        seed: the training loader shuffles with its own generator seeded from it (the same clip order for every
+            variant at one seed, whatever the model consumed from the global generator); None: the global one.
     """
 
     def __init__(
@@ -38,6 +41,7 @@ class DataModule(pl.LightningDataModule):
         batch_size: int = 4,
         eval_batch_size: int | None = None,
         num_workers: int = 0,
+        seed: int | None = None,
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -47,6 +51,7 @@ class DataModule(pl.LightningDataModule):
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size
         self.num_workers = num_workers
+        self.seed = seed
 
     def setup(self, stage: str | None = None) -> None:
         for split, factory in self.factories.items():
@@ -68,6 +73,7 @@ class DataModule(pl.LightningDataModule):
             num_workers=self.num_workers,
             drop_last=shuffle,
             persistent_workers=False,
+            generator=torch.Generator().manual_seed(self.seed) if shuffle and self.seed is not None else None,
         )
 
     def eval_loader(self, split: str) -> DataLoader:

@@ -1,4 +1,11 @@
-"""The ``static`` weight source: learned, input-independent weights for every conditioned layer."""
+"""The ``static`` weight source: the flow source's weight heads fed with learned, input-independent features.
+
+Each conditioned level owns one learned feature vector shaped like the backbone's motion features at that level,
+``(1, C_l, 1, 1)``, broadcast over the image and passed through the same weight head as the flow source. The
+gates therefore have the method's parametrisation and optimisation dynamics (a 3×3 conv head whose output moves
+by many weights per step, not one raw scalar per channel) and depend on nothing but the parameters.
+:mod:`flowdeblur.sources.static_scalar` keeps the one-scalar-per-channel form (``model/source=static_scalar``).
+"""
 
 from __future__ import annotations
 
@@ -7,59 +14,47 @@ from torch import Tensor, nn
 
 from flowdeblur.flow.base import MotionFeatures
 from flowdeblur.layers.base import WeightSpec
-from flowdeblur.sources.base import HeadFactory, WeightSource
-
-KINDS = ("gates", "filters", "kernels")
-
-
-class StaticWeights(nn.Module):
-    """() -> weights of ``spec.shape(B, H, W)``, the same for every sample and pixel.
-
-    Holds one raw parameter, (1, Cw, 1, 1) for per-pixel specs or (1, Cw) per sample, broadcast (expanded, not
-    copied) to the requested size. Per kind, and chosen to start at the identity of the matching layer:
-    - ``gates``: ``tanh(raw)`` (the range of :class:`~flowdeblur.heads.rnn_gates.RNNGatesHead`), raw = 0:
-      closed gates, as the head's near-zero start.
-    - ``filters``: ``raw`` itself, unnormalised (as ``FiltersHead(normalize="none")``), starting as the delta
-      filter of every group (the head's softmax start is a near-delta).
-    - ``kernels``: ``raw`` itself, starting at zero (the residual dynamic conv's identity; the head's experts
-      start near zero).
-    """
-
-    def __init__(self, spec: WeightSpec) -> None:
-        super().__init__()
-        if spec.kind not in KINDS:
-            raise ValueError(f"StaticWeights: unknown weight kind '{spec.kind}' in {spec}; expected one of {KINDS}")
-        self.spec = spec
-        shape = (1, spec.channels, 1, 1) if spec.per_pixel else (1, spec.channels)
-        self.raw = nn.Parameter(torch.zeros(shape))
-        if spec.kind == "filters":
-            taps = spec.kernel_size * spec.kernel_size
-            with torch.no_grad():
-                self.raw.view(-1, taps)[:, taps // 2] = 1.0
-
-    def forward(self, batch: int, height: int, width: int) -> Tensor:
-        """batch, height, width -> weights of ``spec.shape(batch, height, width)``."""
-        value = torch.tanh(self.raw) if self.spec.kind == "gates" else self.raw
-        return value.expand(self.spec.shape(batch, height, width))
+from flowdeblur.sources.base import HeadFactory, WeightSource, build_heads
 
 
 class StaticSource(WeightSource):
-    """level -> :class:`StaticWeights` expanded to the level's size; ignores the frames and the motion.
+    """level -> ``head_l(f_l)`` with ``f_l`` a learned (1, C_l, 1, 1) feature expanded to (B, C_l, H_l, W_l).
+
+    The heads are built first and exactly as :class:`~flowdeblur.sources.flow.FlowSource` builds them, so at one
+    seed they start from the flow source's head weights (:func:`flowdeblur.network.seeded`). The features start
+    as ``feature_std`` · N(0, 1).
 
     Args:
         specs: level -> weight spec of the conditioned layer at that level.
-        channels, head: accepted for the common source signature; unused (no head, no motion features).
+        channels: level -> motion-feature channels of the backbone (the features' widths).
+        head: weight-head factory ``head(in_channels, spec)``.
+        feature_std: standard deviation of the features' initial values.
     """
 
+    name = "static"
     sees_motion = False
 
     def __init__(
-        self, specs: dict[int, WeightSpec], channels: dict[int, int] | None = None, head: HeadFactory | None = None
+        self,
+        specs: dict[int, WeightSpec],
+        channels: dict[int, int],
+        head: HeadFactory | None,
+        feature_std: float = 1.0,
     ) -> None:
         super().__init__()
-        self.weights = nn.ModuleDict({str(level): StaticWeights(spec) for level, spec in specs.items()})
+        self.heads = build_heads(specs, channels, head, self.name)
+        self.features = nn.ParameterDict(
+            {str(level): nn.Parameter(feature_std * torch.randn(1, channels[level], 1, 1)) for level in specs}
+        )
 
     def forward(self, frames: Tensor, target: int, motion: MotionFeatures) -> dict[int, Tensor]:
-        """(B, T, 3, H, W) -> level -> weights of ``spec_l.shape(B, H >> l, W >> l)``."""
+        """(B, T, 3, H, W) -> level -> ``head_l`` of the feature expanded to (B, C_l, H >> l, W >> l)."""
         b, _, _, h, w = frames.shape
-        return {int(level): source(b, h >> int(level), w >> int(level)) for level, source in self.weights.items()}
+        weights = {}
+        for level, head in self.heads.items():
+            feature = self.features[level]
+            size = (b, feature.shape[1], h >> int(level), w >> int(level))
+            # a copy, as a backbone's features are: a view of a parameter made under no_grad has no gradient
+            # function, which torch's module tracker (count_macs) refuses
+            weights[int(level)] = head(feature.expand(size).contiguous())
+        return weights

@@ -53,3 +53,13 @@ def test_no_epe_when_the_backbone_saw_no_motion() -> None:
     metrics.update(batch, 1, out, sees_motion=False)
     names = set(metrics.compute())
     assert not {"epe", "epe_static", "epe_moving"} & names and "psnr_static" in names
+
+
+def test_a_nan_restored_frame_is_counted_not_dropped_silently() -> None:
+    metrics = StageMetrics()
+    batch, out = batch_and_output()
+    out.restored[1, 0, 0, 0] = float("nan")
+    metrics.update(batch, 1, out)
+    values = {k: float(v) for k, v in metrics.compute().items()}
+    assert (values["frames"], values["clips"], values["nan_frames"], values["nan_clips"]) == (2, 1, 1, 1)
+    assert values["psnr"] == pytest.approx(20.0 + 10 * math.log10(2), abs=1e-3)  # clip 0 alone

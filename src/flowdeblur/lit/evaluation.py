@@ -6,7 +6,9 @@ Per-frame metrics (averaged frame -> clip -> data set, :class:`~flowdeblur.metri
 (:class:`~flowdeblur.metrics.pooled.PooledMean`): ``psnr_static``/``psnr_moving`` from the pooled MSE of the
 static/moving pixels, ``static_changed`` the fraction of static pixels changed by more than 1/255 (restored and
 ``*_input``), ``epe_static``/``epe_moving`` the pooled end-point error. EPE is reported only when the backbone
-saw the real window (not for the content and static weight sources).
+saw the real window (not for the content and static weight sources). Counts of what the PSNR mean rests on:
+``frames``, ``clips``, ``nan_frames`` (restored frames whose PSNR is NaN, left out of the means) and ``nan_clips``
+(:meth:`~flowdeblur.metrics.clip_average.ClipAverage.counts`).
 """
 
 from __future__ import annotations
@@ -105,6 +107,10 @@ class StageMetrics(nn.Module):
         """Metric name -> data-set value, for every metric that received values (pooled MSEs as PSNR)."""
         averages = {name: self.average(name) for name in NAMES}
         values = {name: avg.compute() for name, avg in averages.items() if avg.update_count > 0}
+        if averages["psnr"].update_count > 0:
+            with averages["psnr"].sync_context():
+                counts = averages["psnr"].counts()
+            values.update({name: torch.tensor(float(n)) for name, n in counts.items()})
         for name in POOLED:
             pooled = self.pooled_mean(name)
             if pooled.update_count == 0:

@@ -2,8 +2,9 @@
 
 Every update carries the per-frame values, the clip (sequence) id of each frame and a unique sample index.
 ``compute`` gathers all ranks' entries, drops duplicate sample indices (the padding a distributed sampler adds),
-drops NaN values (a metric that does not apply to that frame), averages the frames of each clip, then
-averages the clips. So a distributed evaluation equals a single-process one exactly.
+leaves NaN values out of the means (a metric that does not apply to that frame, or a frame that could not be
+restored), averages the frames of each clip, then averages the clips. So a distributed evaluation equals a
+single-process one exactly. What was left out is counted (:meth:`ClipAverage.counts`), never dropped silently.
 """
 
 from __future__ import annotations
@@ -43,13 +44,32 @@ class ClipAverage(Metric):
         self.clips.append(clips.detach().long().reshape(-1))
         self.indices.append(indices.detach().long().reshape(-1))
 
-    def _entries(self) -> tuple[Tensor, Tensor]:
-        """Deduplicated (values, clips) without NaN; an infinite value is kept (and shows in the mean)."""
+    def _deduplicated(self) -> tuple[Tensor, Tensor]:
+        """(values, clips) of every sample once, NaN included."""
         values, clips, indices = (dim_zero_cat(s) for s in (self.values, self.clips, self.indices))
         first = first_samples(indices)
-        values, clips = values[first], clips[first]
+        return values[first], clips[first]
+
+    def _entries(self) -> tuple[Tensor, Tensor]:
+        """Deduplicated (values, clips) without NaN; an infinite value is kept (and shows in the mean)."""
+        values, clips = self._deduplicated()
         keep = ~torch.isnan(values)
         return values[keep], clips[keep]
+
+    def counts(self) -> dict[str, int]:
+        """``frames`` (samples seen once each), ``nan_frames`` (left out of the means), ``clips`` (clips in the
+        mean: at least one non-NaN frame) and ``nan_clips`` (clips every frame of which was NaN)."""
+        if len(self.values) == 0:
+            return {"frames": 0, "nan_frames": 0, "clips": 0, "nan_clips": 0}
+        values, clips = self._deduplicated()
+        nan = torch.isnan(values)
+        kept = int(torch.unique(clips[~nan]).numel())
+        return {
+            "frames": int(values.numel()),
+            "nan_frames": int(nan.sum()),
+            "clips": kept,
+            "nan_clips": int(torch.unique(clips).numel()) - kept,
+        }
 
     def per_clip(self) -> dict[int, float]:
         """Clip id -> mean over that clip's frames (only clips with at least one non-NaN value)."""

@@ -6,11 +6,12 @@ read the window from the model config or from the loaded network.
 
 What drives the conditioned layers is the weight source (:mod:`flowdeblur.sources`, config group
 ``model/source``): ``flow`` (the backbone's motion features through weight heads: the method), ``content`` (the
-same backbone and heads on T copies of the target frame: content, no motion) or ``static`` (learned,
-input-independent weights). Everything else is the same network, so variants differ only in what drives the
-conditioned layers; with ``model.deblurrer.input=aligned`` the deblurrer also sees the neighbours warped onto the
-target by the backbone's finest flow (flow as alignment). ``params/effective`` (:func:`flowdeblur.metrics.complexity.effective_parameters`) measures
-what reaches the restored frame.
+same backbone and heads on T copies of the target frame: the target's content, no inter-frame information) or
+``static`` (the same heads on learned, input-independent features). Everything else is the same network, so
+variants differ only in what drives the conditioned layers; with ``model.deblurrer.input=aligned`` the deblurrer
+also sees the neighbours warped onto the target by the backbone's finest flow (flow as alignment).
+``params/effective`` (:func:`flowdeblur.metrics.complexity.effective_parameters`) measures what reaches the
+restored frame.
 
 Pairing: built with a ``seed``, each top-level part (``flow``, ``deblurrer``, ``source``) draws its initial
 weights from its own generator seeded from ``(seed, part name)`` (:func:`seeded`), so at one seed every variant
@@ -25,7 +26,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
-
 import torch.nn.functional as F
 from hydra.utils import instantiate
 from omegaconf import DictConfig

@@ -5,7 +5,11 @@ folders holding them (``outputs/train``) and glob patterns, and groups every run
 whose values differ between runs, the seed excluded. Per variant: the blurry input, the restored frames and the
 gain, on the whole frame and on static and moving regions, flow error, parameters (effective and total), MACs
 and training time, as mean ± std over seeds; each variant against a baseline, paired by seed, with a 95%
-t-interval. Optuna sweeps add their trials, best parameters and parameter importances.
+t-interval, and Holm's correction across the comparisons of each metric. Runs that dropped values (NaN frames,
+skipped steps, fewer clips) are flagged. ``--tuned option`` keeps, per variant, the runs at the value of that
+option with the best mean validation PSNR (e.g. each variant's learning rate) and writes the choices, one line of
+overrides per variant, to ``choices.txt``. Optuna sweeps add their trials, best parameters and parameter
+importances.
 
 Writes ``report.md``, ``report.csv``, ``report.tex`` (booktabs) and the figures ``report``, ``report_delta``
 (and ``optuna`` for a study) as PNG, PDF and SVG into ``--out``: by default the one directory given, else
@@ -42,6 +46,7 @@ from flowdeblur.reporting.render import (
     to_markdown,
 )
 from flowdeblur.reporting.table import markdown_table
+from flowdeblur.reporting.tuning import choice_overrides
 from flowdeblur.runs.run_dir import point_latest
 from flowdeblur.utils.files import write_text_atomic
 
@@ -71,6 +76,10 @@ def write_report(report: Report, out_dir: str | Path, studies: Sequence[StudyRep
         "latex": write_text_atomic(out_dir / "report.tex", to_latex(report)),
     }
     figures = {"report": report_figure(report), "report_delta": delta_figure(report)}
+    if report.choices:
+        written["choices"] = write_text_atomic(
+            out_dir / "choices.txt", "\n".join(choice_overrides(report.choices)) + "\n"
+        )
     for i, study in enumerate(studies):
         figures[f"optuna{i or ''}"] = study_figure(study)
     for stem, fig in figures.items():
@@ -101,6 +110,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seed-key", default="seed", help="the option that names the seed")
     parser.add_argument(
+        "--tuned",
+        default=None,
+        help="an option chosen per variant by mean val/psnr over seeds, e.g. optim.optimizer.lr: only the runs "
+        "at each variant's best value are reported; the choices go to choices.txt",
+    )
+    parser.add_argument(
         "--out", default=None, help="where the files go (default: the one dir given, else outputs/report/<date>/<time>)"
     )
     return parser.parse_args(argv)
@@ -122,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         paths = expand(args.paths)
         studies = [load_study_report(d) for d in find_studies(paths)]
         try:
-            report = build_report(paths, args.baseline, args.stage, args.seed_key)
+            report = build_report(paths, args.baseline, args.stage, args.seed_key, args.tuned)
         except ReportInputError:
             if not studies:
                 raise

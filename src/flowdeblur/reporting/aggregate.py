@@ -4,7 +4,12 @@ std and 95% interval over seeds, and a paired comparison of each variant with a 
 Statistics use completed runs only; failed, running and pending runs are counted. Runs of one variant that
 repeat a seed are averaged first. The paired comparison matches a variant's runs with its baseline's by seed and
 reports the mean difference with a 95% Student-t interval over the seeds (``mean ± t(0.975, n-1) · sd / sqrt(n)``;
-undefined for one seed).
+undefined for one seed), the paired t-test's p-value, and Holm's correction across the comparisons of each metric
+(adjusted p-values and matching intervals, :mod:`flowdeblur.reporting.multiplicity`).
+
+``tuned``: an option (e.g. ``optim.optimizer.lr``) whose value is chosen per variant by the mean validation PSNR
+over seeds (:mod:`flowdeblur.reporting.tuning`); the other values' runs leave the report, and the option is not
+part of a variant's identity, so each variant is compared at its own best value.
 """
 
 from __future__ import annotations
@@ -12,12 +17,14 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from flowdeblur.reporting.catalog import QUALITY, cost_keys
 from flowdeblur.reporting.jobs import Job, ReportInputError, load_jobs
 from flowdeblur.reporting.labels import Options, label
+from flowdeblur.reporting.multiplicity import holm_adjusted, holm_levels
+from flowdeblur.reporting.tuning import Choice, tune
 
 STATUSES = ("completed", "failed", "running", "pending")
 # options that name the grid a run belongs to, not what it trains: the swept values are overrides themselves
@@ -26,11 +33,17 @@ GRID_OPTIONS = ("sweep", "hparams_search")
 
 def t_half_width(values: Sequence[float]) -> float:
     """Half-width of the 95% Student-t interval of the mean of ``values`` (NaN for fewer than two)."""
-    if len(values) < 2:
+    return t_half_width_at(values, 0.05)
+
+
+def t_half_width_at(values: Sequence[float], alpha: float) -> float:
+    """Half-width of the two-sided (1 - alpha) Student-t interval of the mean of ``values`` (NaN for fewer than
+    two values or a NaN ``alpha``)."""
+    if len(values) < 2 or math.isnan(alpha):
         return math.nan
     from scipy.stats import t
 
-    return float(t.ppf(0.975, len(values) - 1)) * statistics.stdev(values) / math.sqrt(len(values))
+    return float(t.ppf(1.0 - alpha / 2, len(values) - 1)) * statistics.stdev(values) / math.sqrt(len(values))
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,10 @@ class Comparison:
     metric: str
     seeds: tuple[str, ...]
     differences: tuple[float, ...]
+    # Holm across the comparisons of this metric: family size, adjusted p-value, level of the matching interval
+    family: int = 1
+    p_holm: float = math.nan
+    alpha_holm: float = math.nan
 
     @property
     def mean(self) -> float:
@@ -92,8 +109,30 @@ class Comparison:
     @property
     def interval(self) -> tuple[float, float]:
         """95% t-interval of the mean difference (NaNs for fewer than two pairs)."""
-        half = t_half_width(self.differences)
+        return self.interval_at(0.05)
+
+    def interval_at(self, alpha: float) -> tuple[float, float]:
+        """Two-sided (1 - alpha) t-interval of the mean difference."""
+        half = t_half_width_at(self.differences, alpha)
         return self.mean - half, self.mean + half
+
+    @property
+    def holm_interval(self) -> tuple[float, float]:
+        """The interval matching Holm's decision across the family (NaNs where undefined)."""
+        return self.interval_at(self.alpha_holm)
+
+    @property
+    def p_value(self) -> float:
+        """Two-sided p-value of the paired t-test of a zero mean difference (NaN for fewer than two pairs)."""
+        n = len(self.differences)
+        if n < 2:
+            return math.nan
+        sd = statistics.stdev(self.differences)
+        if sd == 0.0:
+            return 1.0 if self.mean == 0.0 else 0.0
+        from scipy.stats import t
+
+        return float(2.0 * t.sf(abs(self.mean) / (sd / math.sqrt(n)), n - 1))
 
 
 @dataclass
@@ -113,6 +152,8 @@ class Report:
     variants: list[Variant]
     baseline: dict[str, str]
     comparisons: list[Comparison]
+    tuned: str | None = None
+    choices: list[Choice] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(v.count(status) for v in self.variants)
@@ -199,7 +240,20 @@ def compare(variants: list[Variant], spec: dict[str, str], keys: list[str]) -> l
                 comparisons.append(
                     Comparison(variant.options, base_options, key, seeds, tuple(ours[s] - theirs[s] for s in seeds))
                 )
-    return comparisons
+    return with_holm(comparisons)
+
+
+def with_holm(comparisons: list[Comparison], alpha: float = 0.05) -> list[Comparison]:
+    """The comparisons with Holm's correction applied across those of each metric."""
+    out = list(comparisons)
+    for key in dict.fromkeys(c.metric for c in comparisons):
+        members = [i for i, c in enumerate(comparisons) if c.metric == key]
+        pvalues = [comparisons[i].p_value for i in members]
+        m = sum(not math.isnan(p) for p in pvalues)
+        adjusted, levels = holm_adjusted(pvalues), holm_levels(pvalues, alpha)
+        for i, p, level in zip(members, adjusted, levels, strict=True):
+            out[i] = replace(comparisons[i], family=m, p_holm=p, alpha_holm=level)
+    return out
 
 
 def metric_keys(jobs: Sequence[Job], stage: str) -> list[str]:
@@ -215,16 +269,24 @@ def metric_keys(jobs: Sequence[Job], stage: str) -> list[str]:
 
 
 def build_report(
-    paths: Sequence[str | Path] | str | Path, baseline: str | None = None, stage: str = "auto", seed_key: str = "seed"
+    paths: Sequence[str | Path] | str | Path,
+    baseline: str | None = None,
+    stage: str = "auto",
+    seed_key: str = "seed",
+    tuned: str | None = None,
 ) -> Report:
     """Read every run of ``paths`` (see :mod:`flowdeblur.reporting.jobs`) and aggregate it.
 
     ``baseline``: ``option=value[,option=value]`` of swept options; default: the variant of the first run.
+    ``tuned``: an option chosen per variant on validation (see the module docstring).
     """
     sources = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     jobs = load_jobs(sources, seed_key)
+    choices: list[Choice] = []
+    if tuned:
+        jobs, choices = tune(jobs, tuned, swept_options(jobs, seed_key))
     stage = choose_stage(jobs, stage)
-    options = swept_options(jobs, seed_key)
+    options = [k for k in swept_options(jobs, seed_key) if k != tuned]
     variants: dict[Options, Variant] = {}
     for job in jobs:
         values_of_job = tuple((k, job.overrides.get(k, "")) for k in options)
@@ -239,4 +301,5 @@ def build_report(
     # without seeds to pair (e.g. Optuna trials) differences are read from the tables, unless asked for
     seeded = baseline or any(v.stat(f"{stage}/psnr").n > 1 for v in rows)
     compared = [k for k in keys if not k.endswith(("_input", "_gain"))] if seeded else []
-    return Report(sources, stage, seed_key, options, keys, rows, spec, compare(rows, spec, compared))
+    comparisons = compare(rows, spec, compared)
+    return Report(sources, stage, seed_key, options, keys, rows, spec, comparisons, tuned, choices)

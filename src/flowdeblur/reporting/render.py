@@ -8,6 +8,7 @@ from rich.table import Table as RichTable
 
 from flowdeblur.reporting.aggregate import STATUSES, Report
 from flowdeblur.reporting.catalog import cost_keys
+from flowdeblur.reporting.flags import flagged_runs
 from flowdeblur.reporting.labels import label, override_label
 from flowdeblur.reporting.table import Table, csv_text, markdown_table
 from flowdeblur.reporting.tables import all_tables, compact_table
@@ -41,6 +42,10 @@ def to_markdown(report: Report, extra: list[str] | None = None) -> str:
     if variants:
         lines += ["", "## Variants", ""]
         lines += [f"- **{v.label}**: `{override_label(v.options)}`" for v in variants]
+    flagged = flagged_runs(report.jobs)
+    if flagged:
+        lines += ["", "## Runs that dropped values", ""]
+        lines += [f"- `{job.path}`: {'; '.join(found)}" for job, found in flagged]
     if report.failed_jobs:
         lines += ["", "## Failed runs", ""]
         for job in report.failed_jobs:
@@ -59,7 +64,11 @@ def to_csv(report: Report) -> str:
         *report.options,
         *STATUSES,
         *(f"{k}_{s}" for k in keys for s in ("mean", "std", "n", "ci95")),
-        *(f"{k}_delta{s}" for k in compared for s in ("", "_low", "_high", "_n")),
+        *(
+            f"{k}_delta{s}"
+            for k in compared
+            for s in ("", "_low", "_high", "_n", "_p", "_p_holm", "_low_holm", "_high_holm")
+        ),
     ]
     rows = []
     for variant in report.variants:
@@ -70,7 +79,7 @@ def to_csv(report: Report) -> str:
             row += [stat.mean, stat.std, stat.n, stat.ci]
         for key in compared:
             c = deltas.get(key)
-            row += [c.mean, *c.interval, len(c.seeds)] if c else ["", "", "", ""]
+            row += [c.mean, *c.interval, len(c.seeds), c.p_value, c.p_holm, *c.holm_interval] if c else [""] * 8
         rows.append(row)
     return csv_text(header, rows)
 
@@ -146,6 +155,8 @@ def print_report(report: Report, console: Console | None = None) -> None:
     for table in all_tables(report):
         console.print(f"\n[bold]{table.title}[/bold]", overflow="fold")
         console.print(rich_table(table))
+    for job, found in flagged_runs(report.jobs):
+        console.print(f"[yellow]dropped values[/yellow] {job.path}: {'; '.join(found)}", overflow="fold")
     for job in report.failed_jobs:
         console.print(f"[red]failed[/red] {job.path}: {job.error}", overflow="fold")
     if report.comparisons:

@@ -132,16 +132,24 @@ def _runs(variant: Variant) -> str:
     return " ".join([str(variant.count("completed")), *(f"+{n} {what}" for n, what in others if n)])
 
 
+def _interval(low: float, high: float, key: str) -> str:
+    return "–" if math.isnan(low) else f"[{fmt(low, key, True)}, {fmt(high, key, True)}]"
+
+
+def _p(value: float) -> str:
+    return "–" if math.isnan(value) else (f"{value:.3f}" if value >= 0.001 else "<0.001")
+
+
 def comparison_table(report: Report) -> Table | None:
-    """variant | (baseline) | metric | seeds | mean Δ | 95% CI, paired by seed."""
+    """variant | (baseline) | metric | seeds | mean Δ | 95% CI | p (Holm) | 95% CI (Holm), paired by seed; Holm
+    across the comparisons of each metric (the family size m in the title)."""
     if not report.comparisons:
         return None
     baselines = {c.baseline for c in report.comparisons}
     one = len(baselines) == 1
     rows = []
     for c in report.comparisons:
-        low, high = c.interval
-        interval = "–" if math.isnan(low) else f"[{fmt(low, c.metric, True)}, {fmt(high, c.metric, True)}]"
+        interval = _interval(*c.interval, c.metric)
         m = metric(c.metric)
         name = f"{m.label} ({m.unit})" if m.unit else m.label
         rows.append(
@@ -152,13 +160,40 @@ def comparison_table(report: Report) -> Table | None:
                 str(len(c.seeds)),
                 fmt(c.mean, c.metric, True),
                 interval,
+                _p(c.p_holm),
+                _interval(*c.holm_interval, c.metric),
             ]
         )
-    title = "paired by seed: variant − baseline, 95% t-interval"
+    families = sorted({c.family for c in report.comparisons})
+    title = (
+        "paired by seed: variant − baseline, 95% t-interval; Holm-corrected across the "
+        f"{'/'.join(map(str, families))} comparisons of each metric (adjusted p, matching intervals)"
+    )
     if one:
         title += f" (baseline: {label(next(iter(baselines)))})"
-    header = ["variant", *([] if one else ["baseline"]), "metric", "seeds", "mean Δ", "95% CI"]
+    header = [
+        "variant",
+        *([] if one else ["baseline"]),
+        "metric",
+        "seeds",
+        "mean Δ",
+        "95% CI",
+        "p (Holm)",
+        "95% CI (Holm)",
+    ]
     return Table(title, header, rows, labels=2 if one else 3)
+
+
+def tuning_table(report: Report) -> Table | None:
+    """variant | each tried value's mean val PSNR (seeds) | chosen (None without a tuned option)."""
+    if not report.choices:
+        return None
+    rows = []
+    for c in report.choices:
+        tried = ", ".join(f"{value}: {fmt(score, 'val/psnr')} ({n})" for value, score, n in c.scores)
+        rows.append([label(c.options), tried, c.chosen])
+    title = f"{report.tuned} chosen per variant on validation (mean val PSNR in dB over n seeds)"
+    return Table(title, ["variant", "tried: mean val PSNR (n)", "chosen"], rows)
 
 
 def compact_columns(report: Report) -> list[str]:
@@ -207,6 +242,7 @@ def all_tables(report: Report) -> list[Table]:
         region_table(report),
         cost_table(report),
         speed_table(report),
+        tuning_table(report),
         comparison_table(report),
     )
     return [t for t in tables if t is not None]

@@ -7,6 +7,7 @@ step) into the run dir, and return the metric a sweeper optimises.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,12 @@ from flowdeblur.metrics.complexity import count_macs, count_parameters, effectiv
 from flowdeblur.runs.quiet import quiet_lightning_tips
 from flowdeblur.runs.run_dir import check_run_dir
 from flowdeblur.runs.speed import learning_speed
-from flowdeblur.runs.status import mark_running, run_job
+from flowdeblur.runs.status import completed_results, mark_running, run_job
 from flowdeblur.runs.summary import print_parameters, print_summary
 from flowdeblur.runs.user_errors import user_errors
 from flowdeblur.utils.files import write_json_atomic
+
+log = logging.getLogger(__name__)
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -49,6 +52,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     default_to_offline()
     quiet_lightning_tips()
     out_dir = check_run_dir(cfg.paths.output_dir, cfg.get("min_free_mb", 0))
+    if cfg.get("skip_completed") and (done := completed_results(out_dir)) is not None:
+        log.info("%s holds a completed run of these overrides: not trained again", out_dir)
+        return done
     ckpt_path = resume_path(cfg.get("ckpt_path"), out_dir)
     check_choice(cfg.get("test_ckpt", "best"))
     mark_running(out_dir)

@@ -6,6 +6,7 @@ recorded and re-raised.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import traceback
@@ -31,6 +32,18 @@ def job_overrides() -> list[str]:
 def is_multirun() -> bool:
     """True inside a job launched by ``-m`` (a sweeper)."""
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def completed_results(out_dir: Path) -> dict[str, Any] | None:
+    """The results in ``<out_dir>/metrics.json`` when it records a completed run of this job's overrides, else
+    None (a resumed sweep trains only the jobs still missing)."""
+    path = out_dir / "metrics.json"
+    try:
+        results = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    done = isinstance(results, dict) and results.get("status") == "completed"
+    return results if done and results.get("overrides") == " ".join(job_overrides()) else None
 
 
 @rank_zero_only

@@ -145,8 +145,9 @@ def hydra_node(*overrides: str) -> DictConfig:
 def test_sweep_and_launcher_options_compose() -> None:
     params = hydra_node("+sweep=ablation_encoder").sweeper.params
     assert dict(params) == {
-        "experiment": "tcsvt,content_encoder,static_encoder,static_encoder_wide,no_warp_loss",
-        "seed": "0,1,2",
+        "experiment": "tcsvt,content_encoder,static_encoder,static_encoder_wide,static_encoder_macs,no_warp_loss,"
+        "tcsvt_window,content_window,static_window,flow_aligned",
+        "seed": "0,1,2,3,4",
     }
     assert hydra_node("+sweep=ablation_backbone").sweeper.params["model/flow"] == "pyramid,pwc,dis,zero"
     assert hydra_node().launcher._target_.endswith("BasicLauncher")
@@ -157,3 +158,31 @@ def test_sweep_and_launcher_options_compose() -> None:
     ).launcher
     assert slurm._target_.endswith("SlurmLauncher") and slurm.partition == "gpu"
     assert slurm.tasks_per_node == 4 and slurm.timeout_min == 720
+
+
+def test_ablation_grids_compose_with_a_learning_rate_grid_on_validation() -> None:
+    """Five seeds in the main grid; the lr grid (validation only) and the quick grid are cut from it."""
+    lr = compose_config(["+sweep=ablation_cpu_lr"])
+    assert lr.run_test is False and lr.skip_completed is True and lr.trainer.max_steps == 900
+    lr_params = hydra_node("+sweep=ablation_cpu_lr").sweeper.params
+    assert lr_params["optim.optimizer.lr"] == "2.5e-4,5e-4,1e-3" and lr_params["seed"] == "0,1"
+    assert len(lr_params["experiment"].split(",")) == 10
+    quick = hydra_node("+sweep=ablation_quick").sweeper.params
+    assert quick["experiment"] == "tcsvt,flow_aligned,static_window,static_encoder" and quick["seed"] == "0,1"
+    assert compose_config(["+sweep=ablation_quick"]).trainer.max_steps == 100
+
+
+def test_a_completed_job_of_the_same_overrides_is_not_run_again(tmp_path: Path) -> None:
+    """skip_completed: only a completed metrics.json whose overrides equal this job's (none here) counts."""
+    from flowdeblur.runs.status import completed_results
+    from flowdeblur.utils.files import write_json_atomic
+
+    assert completed_results(tmp_path) is None
+    write_json_atomic(tmp_path / "metrics.json", {"status": "running", "overrides": ""})
+    assert completed_results(tmp_path) is None
+    write_json_atomic(tmp_path / "metrics.json", {"status": "completed", "overrides": "seed=1", "val/psnr": 1.0})
+    assert completed_results(tmp_path) is None
+    write_json_atomic(tmp_path / "metrics.json", {"status": "completed", "overrides": "", "val/psnr": 1.0})
+    assert completed_results(tmp_path) == {"status": "completed", "overrides": "", "val/psnr": 1.0}
+    cfg = compose_config([*TINY_SWEEP, "skip_completed=true"], output_dir=tmp_path)
+    assert train(cfg)["val/psnr"] == 1.0  # returned as recorded: nothing trained

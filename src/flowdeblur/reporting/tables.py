@@ -164,11 +164,13 @@ def comparison_table(report: Report) -> Table | None:
                 _interval(*c.holm_interval, c.metric),
             ]
         )
-    families = sorted({c.family for c in report.comparisons})
-    title = (
-        "paired by seed: variant − baseline, 95% t-interval; Holm-corrected across the "
-        f"{'/'.join(map(str, families))} comparisons of each metric (adjusted p, matching intervals)"
-    )
+    families = sorted({c.family for c in report.comparisons if c.family})
+    title = "paired by seed: variant − baseline, 95% t-interval"
+    if families:
+        title += (
+            f"; Holm-corrected across the {'/'.join(map(str, families))} comparisons of each metric (adjusted p, "
+            "matching intervals)"
+        )
     if one:
         title += f" (baseline: {label(next(iter(baselines)))})"
     header = [

@@ -11,6 +11,7 @@ import math
 import statistics
 
 from flowdeblur.reporting.aggregate import Report, Stat, Variant
+from flowdeblur.reporting.budgets import budget_table
 from flowdeblur.reporting.catalog import COSTS, EXACT_DB, RATES, SPEEDS, fmt, metric
 from flowdeblur.reporting.labels import label
 from flowdeblur.reporting.table import Table
@@ -245,6 +246,7 @@ def all_tables(report: Report) -> list[Table]:
         cost_table(report),
         speed_table(report),
         tuning_table(report),
+        budget_table(report),
         comparison_table(report),
     )
     return [t for t in tables if t is not None]

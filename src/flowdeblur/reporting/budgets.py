@@ -56,10 +56,13 @@ def budget_table(report: Report, name: str = "psnr") -> Table | None:
     for options, by_budget in rows.items():
         cells = []
         for b in budgets:
-            c = by_budget.get(b)
-            low, high = c.holm_interval if c else (math.nan, math.nan)
+            found = by_budget.get(b)
+            if found is None:
+                cells.append("–")
+                continue
+            low, high = found.holm_interval
             interval = "" if math.isnan(low) else f" [{fmt(low, key, True)}, {fmt(high, key, True)}]"
-            cells.append("–" if c is None else f"{fmt(c.mean, key, True)}{interval}")
+            cells.append(f"{fmt(found.mean, key, True)}{interval}")
         body.append([label(options), *cells, reading(by_budget)])
     m = metric(key)
     title = (

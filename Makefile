@@ -43,7 +43,8 @@ sweep: $(STAMP)
 # on validation (conf/sweep/ablation_cpu_lr.yaml, choices in <dir>/lr/choices.txt), then every variant at its
 # chosen rate and five seeds at two budgets (short, long), then one report paired by seed against tcsvt at each
 # budget, Holm-corrected. ABLATION=quick runs the minutes-scale grid (conf/sweep/ablation_quick*.yaml). The same
-# command resumes: completed jobs in $(ABLATION_DIR) are not run again.
+# command resumes: completed jobs in $(ABLATION_DIR) are not run again (after a code change, start over in another
+# ABLATION_DIR).
 ABLATION ?= full
 ABLATION_DIR ?= outputs/ablation/$(ABLATION)
 ABLATION_SWEEP := $(if $(filter quick,$(ABLATION)),ablation_quick,ablation_cpu)

@@ -23,6 +23,8 @@ from flowdeblur.checkpoints.weights import load_weights
 from flowdeblur.config import CONF_DIR
 from flowdeblur.inference.tiled import OVERLAP, TiledNet
 from flowdeblur.reporting.evaluation import write_reports
+from flowdeblur.runs.job_log import route_to_job_log
+from flowdeblur.runs.quiet import quiet_libraries
 from flowdeblur.runs.summary import print_summary
 from flowdeblur.runs.user_errors import user_errors
 from flowdeblur.utils.files import write_json_atomic
@@ -30,6 +32,8 @@ from flowdeblur.utils.files import write_json_atomic
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Test the checkpoint on ``cfg.split`` of the chosen data; returns the flat metrics written to metrics.json."""
+    quiet_libraries()
+    route_to_job_log()
     config, net_state = load_weights(cfg.ckpt_path)
     if cfg.get("data") is not None:
         config.data = cfg.data  # it reads the window from the checkpoint's model (model.num_frames, model.target)

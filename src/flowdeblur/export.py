@@ -14,6 +14,7 @@ from rich.console import Console
 
 from flowdeblur.checkpoints.weights import EXPORT_SUFFIX, load_net, save_export
 from flowdeblur.config import CONF_DIR
+from flowdeblur.runs.quiet import quiet_libraries
 from flowdeblur.runs.user_errors import user_errors
 
 
@@ -30,6 +31,7 @@ def export(ckpt_path: str | Path, out: str | Path, overwrite: bool = False) -> P
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="export")
 def main(cfg: DictConfig) -> None:
+    quiet_libraries()
     with user_errors("flowdeblur.export"):
         path = export(cfg.ckpt_path, cfg.out, cfg.overwrite)
     Console().print(f"[bold]exported[/bold]: {path}")

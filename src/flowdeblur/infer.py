@@ -23,6 +23,7 @@ from flowdeblur.checkpoints.weights import load_net
 from flowdeblur.config import CONF_DIR
 from flowdeblur.inference.precision import resolve_precision
 from flowdeblur.inference.tiled import TiledNet
+from flowdeblur.runs.quiet import quiet_libraries
 from flowdeblur.runs.user_errors import user_errors
 from flowdeblur.video.progress import FrameProgress
 from flowdeblur.video.reader import open_reader
@@ -159,6 +160,7 @@ def to_uint8(frame: Tensor) -> np.ndarray:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="infer")
 def main(cfg: DictConfig) -> None:
+    quiet_libraries()
     with user_errors("flowdeblur.infer"):
         infer(cfg)
 

@@ -36,7 +36,8 @@ from flowdeblur.loggers.wandb_env import default_to_offline, finish_wandb_run
 from flowdeblur.loggers.wandb_run import apply_run_id, apply_sweep_identity, log_summary
 from flowdeblur.loggers.wandb_sync import wandb_location
 from flowdeblur.metrics.complexity import count_macs, count_parameters, effective_parameters
-from flowdeblur.runs.quiet import quiet_lightning_tips
+from flowdeblur.runs.job_log import route_to_job_log
+from flowdeblur.runs.quiet import quiet_libraries
 from flowdeblur.runs.run_dir import check_run_dir
 from flowdeblur.runs.speed import learning_speed
 from flowdeblur.runs.status import completed_results, mark_running, run_job
@@ -50,7 +51,8 @@ log = logging.getLogger(__name__)
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Run one experiment; returns the flat metrics also written to ``<run dir>/metrics.json``."""
     default_to_offline()
-    quiet_lightning_tips()
+    quiet_libraries()
+    route_to_job_log()
     out_dir = check_run_dir(cfg.paths.output_dir, cfg.get("min_free_mb", 0))
     if cfg.get("skip_completed") and (done := completed_results(out_dir)) is not None:
         log.info("%s holds a completed run of these overrides: not trained again", out_dir)

@@ -46,7 +46,7 @@ def run_entry(module: str, overrides: list[str], timeout: float, env: dict[str, 
     """
     environ = {
         **os.environ,
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
         "WANDB_MODE": "offline",
         "WANDB_SILENT": "true",
         "HYDRA_FULL_ERROR": "1",

@@ -1,4 +1,5 @@
-"""CSV logging that keeps every column of ``metrics.csv`` when several processes append to it in turn.
+"""CSV logging that keeps every column of ``metrics.csv`` when several processes append to it in turn, and keeps
+the file a resumed run continues.
 
 Lightning's writer knows only the columns it has written itself. Under fork-started DDP (``trainer=ddp_cpu``)
 ``fit``, ``validate`` and ``test`` each run in fresh forks of the main process, whose writer has seen none of
@@ -16,7 +17,11 @@ from pytorch_lightning.loggers.logger import rank_zero_experiment
 
 
 class MergingExperimentWriter(ExperimentWriter):
-    """An :class:`ExperimentWriter` whose columns include those already in its ``metrics.csv``."""
+    """An :class:`ExperimentWriter` whose columns include those already in its ``metrics.csv``, which it keeps:
+    a resumed run appends to its run's log (Lightning's writer deletes it, with a warning)."""
+
+    def _check_log_dir_exists(self) -> None:
+        return None
 
     def _record_new_keys(self) -> set[str]:
         if self._fs.isfile(self.metrics_file_path):

@@ -8,6 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from flowdeblur.runs.job_log import to_log_files
+
 
 def print_summary(metrics: Mapping[str, float], stages: tuple[str, ...], where: Mapping[str, Path | str]) -> None:
     """PSNR/SSIM of the blurry input vs the restored output per stage, then where the outputs went."""
@@ -21,10 +23,11 @@ def print_summary(metrics: Mapping[str, float], stages: tuple[str, ...], where: 
         p_in, p_out = metrics.get(f"{stage}/psnr_input", float("nan")), metrics[f"{stage}/psnr"]
         s_in, s_out = metrics.get(f"{stage}/ssim_input", float("nan")), metrics.get(f"{stage}/ssim", float("nan"))
         table.add_row(stage, f"{p_in:.2f}", f"{p_out:.2f}", f"{p_out - p_in:+.2f}", f"{s_in:.4f}", f"{s_out:.4f}")
-    console = Console()
+    console = Console(record=True)
     console.print(table)
     for name, path in where.items():
         console.print(f"[bold]{name}[/bold]: {path}", soft_wrap=True)  # paths and commands stay on one line
+    to_log_files(console.export_text())
 
 
 def print_parameters(summary: Mapping[str, float | str]) -> None:
@@ -40,7 +43,9 @@ def print_parameters(summary: Mapping[str, float | str]) -> None:
     ]
     effective = summary.get("params/effective")
     head = f"effective {millions(effective)}; " if isinstance(effective, (int, float)) else ""
-    Console().print(f"[bold]model[/bold]: {millions(total)} parameters ({head}{', '.join(parts)})", soft_wrap=True)
+    console = Console(record=True)
+    console.print(f"[bold]model[/bold]: {millions(total)} parameters ({head}{', '.join(parts)})", soft_wrap=True)
+    to_log_files(console.export_text())
 
 
 def millions(count: float | str) -> str:

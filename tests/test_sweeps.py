@@ -3,6 +3,7 @@ failures are recorded without stopping the sweep, unknown options fail before an
 
 from __future__ import annotations
 
+import re
 import statistics
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,26 @@ def test_a_failing_job_is_recorded_and_the_sweep_goes_on(basic_sweep: tuple[Path
     assert done.output.count("job failed (recorded in") == 2
 
 
+def assert_progress_lines(output: str, sweep: Path, total: int) -> None:
+    """A start and an end line per job, the last end line at total/total, and each job's log in its dir."""
+    for num in range(total):
+        assert f"[sweep] job #{num} of {total} started: " in output
+        assert re.search(rf"\[sweep\] job #{num} (completed|failed) after \d+s: .*seed=\d", output)
+        log = (sweep / str(num) / "train.log").read_text()
+        assert f"[sweep] job #{num} of {total} started" in log and "Seed set to" in log
+    done = [int(n) for n in re.findall(rf"\| (\d+)/{total} done", output)]
+    assert sorted(done) == list(range(1, total + 1))
+    assert f"[sweep] {total}/{total} done in " in output
+
+
+def test_progress_lines_and_job_logs(basic_sweep: tuple[Path, Finished]) -> None:
+    sweep, done = basic_sweep
+    assert_progress_lines(done.output, sweep, 6)
+    assert re.search(r"job #\d completed after \d+s: model.deblurrer.input=target seed=0, val gain [+-]\d", done.output)
+    completed = jobs_by_variant(sweep)["target", 0][0]
+    assert "flowdeblur results" in (completed / "train.log").read_text()
+
+
 def test_wandb_runs_of_a_sweep_share_group_and_tags(basic_sweep: tuple[Path, Finished]) -> None:
     jobs = jobs_by_variant(basic_sweep[0])
     infos = {key: load_offline_run_info(jobs[key][0]) for key in GRID}
@@ -114,6 +135,7 @@ def test_joblib_sweep(tmp_path: Path) -> None:
         ("bogus", 0): "failed",
         ("bogus", 1): "failed",
     }
+    assert_progress_lines(done.output, tmp_path, 4)
     report = build_report(tmp_path)
     assert [(v.count("completed"), v.count("failed")) for v in report.variants] == [(2, 0), (0, 2)]
     flow = [jobs["target", seed][1]["val/psnr"] for seed in (0, 1)]

@@ -21,6 +21,7 @@ from omegaconf import DictConfig
 from flowdeblur.build import build_datamodule, build_module
 from flowdeblur.checkpoints.weights import load_weights
 from flowdeblur.config import CONF_DIR
+from flowdeblur.config_schema import check_config
 from flowdeblur.inference.tiled import OVERLAP, TiledNet
 from flowdeblur.reporting.evaluation import write_reports
 from flowdeblur.runs.job_log import route_to_job_log
@@ -32,6 +33,7 @@ from flowdeblur.utils.files import write_json_atomic
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Test the checkpoint on ``cfg.split`` of the chosen data; returns the flat metrics written to metrics.json."""
+    check_config(cfg)
     quiet_libraries()
     route_to_job_log()
     config, net_state = load_weights(cfg.ckpt_path)

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from flowdeblur.checkpoints.weights import EXPORT_SUFFIX, load_net, save_export
 from flowdeblur.config import CONF_DIR
+from flowdeblur.config_schema import check_config
 from flowdeblur.runs.quiet import quiet_libraries
 from flowdeblur.runs.user_errors import user_errors
 
@@ -33,6 +34,7 @@ def export(ckpt_path: str | Path, out: str | Path, overwrite: bool = False) -> P
 def main(cfg: DictConfig) -> None:
     quiet_libraries()
     with user_errors("flowdeblur.export"):
+        check_config(cfg)
         path = export(cfg.ckpt_path, cfg.out, cfg.overwrite)
     Console().print(f"[bold]exported[/bold]: {path}")
 

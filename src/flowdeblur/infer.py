@@ -21,6 +21,7 @@ from torch import Tensor
 
 from flowdeblur.checkpoints.weights import load_net
 from flowdeblur.config import CONF_DIR
+from flowdeblur.config_schema import check_config
 from flowdeblur.inference.precision import resolve_precision
 from flowdeblur.inference.tiled import TiledNet
 from flowdeblur.runs.quiet import quiet_libraries
@@ -40,6 +41,7 @@ def infer(cfg: DictConfig) -> dict[str, str | int | list[int]]:
     was written, ``cuts`` (the frame numbers after the first written one that start a new shot) and the
     ``precision`` used (``fp32`` or ``bf16``; ``precision=auto`` chooses bf16 where the device has it natively)."""
     check_options(cfg)
+    check_config(cfg)
     if cfg.get("threads"):
         torch.set_num_threads(int(cfg.threads))
     start, count = frame_range(cfg.start, cfg.count)

@@ -21,6 +21,7 @@ from omegaconf import DictConfig
 from flowdeblur.build import build_datamodule, build_module
 from flowdeblur.checkpoints.resume import resume_path
 from flowdeblur.config import CONF_DIR
+from flowdeblur.config_schema import check_config
 from flowdeblur.data.splits import check_validation_split
 from flowdeblur.distributed.launch import check_launch
 from flowdeblur.distributed.process_group import teardown_process_group
@@ -50,6 +51,7 @@ log = logging.getLogger(__name__)
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Run one experiment; returns the flat metrics also written to ``<run dir>/metrics.json``."""
+    check_config(cfg)
     default_to_offline()
     quiet_libraries()
     route_to_job_log()

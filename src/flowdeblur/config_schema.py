@@ -126,7 +126,9 @@ def Int(low: float | None = None, high: float | None = None, *, null: bool = Fal
     return Number(integer=True, low=low, high=high, null=null, note=note)
 
 
-def Real(low: float | None = None, high: float | None = None, *, above: float | None = None, null: bool = False) -> Number:
+def Real(
+    low: float | None = None, high: float | None = None, *, above: float | None = None, null: bool = False
+) -> Number:
     return Number(low=low, high=high, above=above, null=null)
 
 
@@ -134,8 +136,9 @@ INT_1 = Int(1)
 POSITIVE = Real(above=0)
 NONNEGATIVE = Real(0)
 FRACTION = Real(0, 1)
-PRECISIONS = (64, 32, 16, "64", "32", "16", "bf16", "64-true", "32-true", "16-true", "16-mixed", "bf16-true")
-PRECISIONS += ("bf16-mixed", "transformer-engine", "transformer-engine-float16")
+# Lightning's precision values
+PRECISIONS: tuple[int | str, ...] = (64, 32, 16, "64", "32", "16", "bf16", "64-true", "32-true", "16-true")
+PRECISIONS += ("16-mixed", "bf16-true", "bf16-mixed", "transformer-engine", "transformer-engine-float16")
 
 OPTIONS: dict[str, Spec] = {
     # train.yaml

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import logging
 
+from hydra.core.hydra_config import HydraConfig
+
 # Lightning gives these loggers a console handler of their own (and stops propagation) when it is imported
 # before logging is configured, which keeps their lines out of the job's log file
 LIBRARY_LOGGERS = ("pytorch_lightning", "lightning_fabric", "lightning.pytorch", "lightning.fabric")
 
 
 def route_to_job_log() -> None:
-    """Once Hydra has configured logging (the root logger has handlers): send Lightning's loggers and Python
-    warnings through the root handlers (console and job log) instead of Lightning's own console handler."""
-    if not logging.getLogger().handlers:
+    """Inside a Hydra app, which has configured logging: send Lightning's loggers and Python warnings through the
+    root handlers (console and job log) instead of Lightning's own console handler."""
+    if not HydraConfig.initialized():
         return
     for name in LIBRARY_LOGGERS:
         logger = logging.getLogger(name)

@@ -25,7 +25,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from flowdeblur.reporting.jobs import find_job_dirs, parse_overrides, read_job
+from flowdeblur.reporting.jobs import find_job_dirs, parse_overrides
 from flowdeblur.utils.files import write_json_atomic
 
 SWEEP_FILE = ".sweep.json"
@@ -98,14 +98,20 @@ def outcome(metrics: dict[str, Any]) -> str:
     return "no validation metrics"
 
 
+def finished_at(job_dir: Path) -> float | None:
+    """When the job of ``job_dir`` finished (its ``metrics.json``, written atomically, says completed or failed)."""
+    path = job_dir / "metrics.json"
+    try:
+        finished = json.loads(path.read_text()).get("status", "completed") in FINISHED
+        return path.stat().st_mtime if finished else None
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
 def count(sweep_dir: Path, since: float) -> tuple[int, int]:
     """Jobs of ``sweep_dir`` that have finished (completed or failed) and how many of them since ``since``."""
-    done = since_start = 0
-    for job_dir in find_job_dirs(sweep_dir):
-        if read_job(job_dir).status in FINISHED:
-            done += 1
-            since_start += (job_dir / "metrics.json").stat().st_mtime >= since
-    return done, since_start
+    times = [t for t in map(finished_at, find_job_dirs(sweep_dir)) if t is not None]
+    return len(times), sum(t >= since for t in times)
 
 
 def progress(sweep_dir: Path, plan: Plan, now: float) -> str:
@@ -128,8 +134,11 @@ class SweepProgress(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         total, swept = plan_of(config.hydra)
         sweep_dir = Path(config.hydra.sweep.dir)
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(sweep_dir / SWEEP_FILE, {"started": time.time(), "total": total, "swept": list(swept)})
+        try:
+            sweep_dir.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(sweep_dir / SWEEP_FILE, {"started": time.time(), "total": total, "swept": list(swept)})
+        except OSError as err:  # progress lines must not stop a sweep
+            log.warning("sweep progress unavailable: %s", err)
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         if config.hydra.mode != RunMode.MULTIRUN:
@@ -145,22 +154,23 @@ class SweepProgress(Callback):
             return
         job_dir = Path(config.hydra.runtime.output_dir)
         elapsed = time.perf_counter() - self.job_started.pop(str(job_dir), time.perf_counter())
-        job = read_job(job_dir) if (job_dir / ".hydra" / "overrides.yaml").is_file() else None
-        finished = job is not None and job.status in FINISHED and job_return.status != JobStatus.FAILED
-        status = job.status if finished and job is not None else "failed"
-        metrics = job.metrics if job is not None else {}
+        try:
+            metrics = json.loads((job_dir / "metrics.json").read_text())
+        except (OSError, json.JSONDecodeError):
+            metrics = {}
+        status = "failed" if job_return.status == JobStatus.FAILED else str(metrics.get("status", "completed"))
         sweep_dir = Path(config.hydra.sweep.dir)
         plan = read_plan(sweep_dir)
         name, seed = variant(config.hydra.overrides.task, plan.swept if plan else ())
         log.info(
-            "[sweep] job #%s %s after %s: %s%s, %s | %s",
+            "[sweep] job #%s %s after %s: %s%s, %s%s",
             config.hydra.job.num,
             status,
             duration(elapsed),
             name,
             seed_text(seed),
             outcome(metrics),
-            progress(sweep_dir, plan, time.time()) if plan else "",
+            f" | {progress(sweep_dir, plan, time.time())}" if plan else "",
         )
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:

@@ -65,6 +65,7 @@ WRONG_VALUES = [
     ("train", ["data.camera_motion_prob=1.5"], "data.camera_motion_prob", "in [0, 1]"),
     ("train", ["model.num_frames=two"], "model.num_frames", "an int >= 2, got 'two'"),
     ("train", ["model.target=-1"], "model.target", "null or an int >= 0"),
+    ("train", ["model/source=static", "model.source.feature_std=-1"], "model.source.feature_std", ">= 0"),
     ("train", ["model.flow.channels=[8,0,8]"], "model.flow.channels", "ints >= 1"),
     ("train", ["model/head=kernels", "model.head.num_experts=0"], "model.head.num_experts", ">= 1"),
     ("train", ["model.layer.impl=[fast]"], "model.layer.impl", "a string"),

@@ -152,6 +152,7 @@ OPTIONS: dict[str, Spec] = {
     "nonfinite": Text(),
     "min_free_mb": NONNEGATIVE,
     "optimized_metric": Text(),
+    "skip_completed": Flag(),
     # data/
     "data.root": Text(),
     "data.batch_size": INT_1,
@@ -188,6 +189,7 @@ OPTIONS: dict[str, Spec] = {
     "model.flow.level_weights": Numbers(NONNEGATIVE, null=True),
     "model.flow.preset": Text(),
     "model.flow.penalty": Text(),
+    "model.source.feature_std": NONNEGATIVE,
     "model.head.hidden": Int(1, null=True),
     "model.head.init_centre": FRACTION,
     "model.head.init_scale": NONNEGATIVE,

@@ -3,6 +3,7 @@ exposure."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -80,12 +81,18 @@ def render_subframes(
     return frames, coverage
 
 
-def expose(subframes: Tensor, blur_subframes: int) -> tuple[Tensor, Tensor]:
+def expose(
+    subframes: Tensor, blur_subframes: int, noise: Callable[[Tensor], Tensor] | None = None
+) -> tuple[Tensor, Tensor]:
     """(T * N, 3, H, W) linear sub-frames, N = ``blur_subframes`` (odd) -> blurry, sharp (T, 3, H, W) sRGB.
 
-    Each blurry frame is the mean of its N consecutive sub-frames in linear light; its sharp frame is the
-    middle sub-frame.
+    Each blurry frame is the mean of its N consecutive sub-frames in linear light, with sensor ``noise``
+    (linear -> linear, :mod:`flowdeblur.data.noise`) added before the sRGB encoding; its sharp frame is the
+    middle sub-frame, noise-free.
     """
     s, c, h, w = subframes.shape
     groups = subframes.view(s // blur_subframes, blur_subframes, c, h, w)
-    return linear_to_srgb(groups.mean(1)), linear_to_srgb(groups[:, blur_subframes // 2])
+    blurry = groups.mean(1)
+    if noise is not None:
+        blurry = noise(blurry)
+    return linear_to_srgb(blurry), linear_to_srgb(groups[:, blur_subframes // 2])

@@ -6,7 +6,8 @@ whose motion is given on a time base of ``N = blur_subframes`` sub-frames per fr
 over sub-frame times ``i*N .. i*N+N-1``. The exposure is rendered at ``M >= N`` evenly spaced times (temporal
 supersampling, ``M`` odd and chosen per clip so that no point moves more than ``max_subframe_motion`` px
 between consecutive renders): blurry frame ``i`` is their mean in linear light, a continuous streak rather than
-a comb of ghost copies, and sharp frame ``i`` is the middle render. Samples are a pure function of
+a comb of ghost copies, with sensor noise (:mod:`flowdeblur.data.noise`), and sharp frame ``i`` is the
+noise-free middle render. Samples are a pure function of
 ``(seed, split, epoch, index)`` (the epoch only for ``train``), so any worker count or order gives the same
 data.
 """
@@ -25,6 +26,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from flowdeblur.data.groundtruth import ground_truth_flow, motion_mask
+from flowdeblur.data.noise import DEFAULT_SHOT, sensor_noise
 from flowdeblur.data.photos import SPLIT_PHOTOS, split_photos
 from flowdeblur.data.render import expose, render_subframes
 from flowdeblur.data.scene import Scene, sample_scene, step_motion
@@ -62,6 +64,7 @@ class SyntheticBlurClips(Dataset):
 
     Args:
         split: ``train``, ``val`` or ``test``; each has its own source photos (:mod:`flowdeblur.data.photos`).
+        photos: photo set, ``wide`` (default) or ``legacy`` (the earlier 10 photos).
         length: number of clips (one clip per index).
         num_frames: frames per clip, T >= 2.
         target: index of the frame to restore, in ``[0, T)``; None = :func:`~flowdeblur.network.default_target`.
@@ -77,8 +80,13 @@ class SyntheticBlurClips(Dataset):
         camera_motion_prob: probability that the camera moves (translation, rotation, zoom); otherwise it is
             exactly still and only objects move.
         motion_threshold: px; pixels moving more than this during the target's exposure are 1 in ``mask``.
-        noise_std: std of Gaussian noise added to blurry frames (sRGB units). Default 0, as in GoPro-style
-            data: static pixels of the blurry input then equal the sharp target exactly.
+        noise: sensor noise on the blurry frames, ``poisson_gaussian`` (default) or ``none``
+            (:mod:`flowdeblur.data.noise`); the sharp frames are always noise-free.
+        noise_shot: (low, high) range of the shot-noise gain ``a`` (variance a·x + b in linear light).
+        noise_read: read-noise variance ``b``; None: from ``a`` (:func:`flowdeblur.data.noise.read_variance`).
+        noise_std: std of extra signal-independent Gaussian noise added to the blurry frames in sRGB, on top of
+            ``noise`` (default 0). With ``noise="none"`` and 0, static pixels of the blurry input equal the
+            sharp target exactly (the earlier data).
         seed: base seed.
 
     Each item is a dict: ``blurry``, ``sharp`` (T, 3, H, W) float32 in [0, 1]; ``flow`` (T - 1, 2, H, W) from
@@ -100,7 +108,11 @@ class SyntheticBlurClips(Dataset):
         max_subframe_motion: float = 1.2,
         camera_motion_prob: float = 0.5,
         motion_threshold: float = 1.0,
+        noise: str = "poisson_gaussian",
+        noise_shot: Sequence[float] = DEFAULT_SHOT,
+        noise_read: float | None = None,
         noise_std: float = 0.0,
+        photos: str = "wide",
         seed: int = 0,
     ) -> None:
         def check(ok: bool, name: str, expected: str, value: Any) -> None:
@@ -136,8 +148,9 @@ class SyntheticBlurClips(Dataset):
         self.max_subframe_motion = float(max_subframe_motion)
         self.camera_motion_prob, self.motion_threshold = float(camera_motion_prob), float(motion_threshold)
         self.noise_std, self.seed = float(noise_std), seed
+        self.noise = sensor_noise(noise, noise_shot, noise_read)
         self.epoch = 0
-        self.photos = split_photos(split)
+        self.photos = split_photos(split, photos)
 
     def __len__(self) -> int:
         return self.length
@@ -195,7 +208,7 @@ class SyntheticBlurClips(Dataset):
         t = self.target
         scene, m = self.clip_scene(rng)
         subframes, coverage = render_subframes(scene, self.size, m)
-        blurry, sharp = expose(subframes, m)
+        blurry, sharp = expose(subframes, m, None if self.noise is None else self.noise.sampler(rng))
         anchor = t * m + m // 2
         if self.noise_std > 0:
             noise = torch.Generator().manual_seed(int(rng.integers(2**62)))

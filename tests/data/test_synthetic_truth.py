@@ -48,14 +48,14 @@ def test_flow_warps_objects_onto_target() -> None:
 
 
 def test_still_camera_without_objects_is_sharp_and_static() -> None:
-    item = SyntheticBlurClips("val", length=1, crop=64, max_objects=0, camera_motion_prob=0.0)[0]
+    item = SyntheticBlurClips("val", length=1, crop=64, max_objects=0, camera_motion_prob=0.0, noise="none")[0]
     assert item["mask"].sum() == 0
     assert item["flow"].abs().max() < 1e-3
     assert torch.allclose(item["blurry"], item["sharp"], atol=1e-5)
 
 
 def test_mask_covers_objects_and_static_pixels_are_unblurred() -> None:
-    dataset = SyntheticBlurClips("val", length=6, crop=96, max_objects=3, camera_motion_prob=0.0)
+    dataset = SyntheticBlurClips("val", length=6, crop=96, max_objects=3, camera_motion_prob=0.0, noise="none")
     for i in range(6):
         item = dataset[i]
         t, mask = item["target"], item["mask"]
@@ -100,7 +100,7 @@ def test_blur_averages_in_linear_light() -> None:
 
 def test_constant_colour_scene_keeps_its_colour(monkeypatch: pytest.MonkeyPatch) -> None:
     photo = torch.tensor([200, 90, 30], dtype=torch.uint8).view(3, 1, 1).expand(3, 300, 400).contiguous()
-    dataset = SyntheticBlurClips("val", length=3, crop=64, max_objects=0, camera_motion_prob=1.0)
+    dataset = SyntheticBlurClips("val", length=3, crop=64, max_objects=0, camera_motion_prob=1.0, noise="none")
     monkeypatch.setattr(dataset, "photos", (photo,))
     for i in range(3):
         item = dataset[i]

@@ -44,7 +44,8 @@ def test_input_psnr_is_in_a_realistic_band_and_grows_with_less_motion() -> None:
     strong = [input_psnr(CameraShakeClips("test", length=12, crop=96)[i]) for i in range(12)]
     mean = sum(strong) / len(strong)
     assert 22.0 <= mean <= 30.0 and min(strong) < mean - 2 and max(strong) > mean + 2
-    mild = [input_psnr(CameraShakeClips("test", length=12, crop=96, shake=(1.0, 2.0), pan=(0.0, 0.0))[i]) for i in range(12)]
+    still = CameraShakeClips("test", length=12, crop=96, shake=(1.0, 2.0), pan=(0.0, 0.0))
+    mild = [input_psnr(still[i]) for i in range(12)]
     assert sum(mild) / len(mild) > mean + 4
 
 

@@ -55,7 +55,8 @@ def splat_kernel(offsets: np.ndarray, radius: int) -> Tensor:
     for x, y in offsets + radius:
         x0, y0 = int(np.floor(x)), int(np.floor(y))
         fx, fy = x - x0, y - y0
-        for dx, dy, weight in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+        for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
+            weight = (fx if dx else 1 - fx) * (fy if dy else 1 - fy)
             kernel[min(y0 + dy, side - 1), min(x0 + dx, side - 1)] += weight
     return torch.from_numpy(kernel / kernel.sum()).float()
 
@@ -73,7 +74,8 @@ class CameraShakeClips(Dataset):
     """Camera-shake blurry/sharp clips with exact (translational) flow: the out-of-distribution check.
 
     Args:
-        split, length, num_frames, target, crop, photos, seed: as :class:`~flowdeblur.data.synthetic.SyntheticBlurClips`.
+        split, length, num_frames, target, crop, photos, seed: as in
+            :class:`~flowdeblur.data.synthetic.SyntheticBlurClips`.
         shake: (low, high) px, range of the camera path length during one exposure.
         pan: (low, high) px, range of the steady pan per frame interval.
         motion_threshold: px; ``mask`` is all 1 when the camera moves more than this during the target's
@@ -99,15 +101,17 @@ class CameraShakeClips(Dataset):
         photos: str = "wide",
         seed: int = 0,
     ) -> None:
+        def check(ok: bool, name: str, expected: str, value: object) -> None:
+            if not ok:
+                raise ValueError(f"CameraShakeClips: {name} must be {expected}, got {value!r}")
+
         photo_names(split, photos)
-        if not (isinstance(num_frames, int) and num_frames >= 2):
-            raise ValueError(f"CameraShakeClips: num_frames must be an int >= 2, got {num_frames!r}")
+        check(isinstance(length, int) and length >= 1, "length", "an int >= 1", length)
+        check(isinstance(num_frames, int) and num_frames >= 2, "num_frames", "an int >= 2", num_frames)
         target = default_target(num_frames) if target is None else target
-        if not (isinstance(target, int) and 0 <= target < num_frames):
-            raise ValueError(f"CameraShakeClips: target must be None or an int in [0, {num_frames - 1}], got {target!r}")
+        check(isinstance(target, int) and 0 <= target < num_frames, "target", f"in [0, {num_frames - 1}]", target)
         for name, pair in (("shake", shake), ("pan", pan)):
-            if len(pair) != 2 or not 0 <= pair[0] <= pair[1]:
-                raise ValueError(f"CameraShakeClips: {name} must be a pair [low, high] with 0 <= low <= high, got {pair!r}")
+            check(len(pair) == 2 and 0 <= pair[0] <= pair[1], name, "a pair [low, high], 0 <= low <= high", pair)
         self.split, self.length, self.num_frames, self.target = split, int(length), num_frames, target
         self.size = _crop_size(crop)
         self.shake, self.pan = (float(shake[0]), float(shake[1])), (float(pan[0]), float(pan[1]))
@@ -158,9 +162,8 @@ class CameraShakeClips(Dataset):
         linear = torch.stack(blurry)
         if self.noise is not None:
             linear = self.noise.sampler(rng)(linear)
-        flow = torch.stack(
-            [torch.tensor(centres[self.target] - centres[j], dtype=torch.float32) for j in range(self.num_frames) if j != self.target]
-        )
+        others = [j for j in range(self.num_frames) if j != self.target]
+        flow = torch.tensor(centres[self.target] - centres[others], dtype=torch.float32)
         exposure = path[self.target] - path[self.target, STEPS // 2]
         moving = float(np.linalg.norm(exposure, axis=-1).max() > self.motion_threshold)
         return {

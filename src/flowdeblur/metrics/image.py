@@ -4,7 +4,8 @@ Conventions (pinned by reference tests against scikit-image):
 - Inputs are RGB (B, 3, H, W) in [0, 1]; ``data_range = 1``; no border crop, no Y-channel conversion.
 - PSNR is computed per image (MSE over that image's C·H·W values); an exact match has no finite PSNR and is
   reported as the stated cap :data:`PSNR_CAP_DB` (so it is averaged in, never dropped). Region metrics (static /
-  moving pixels) are the exception: they pool the MSE over the whole split (:mod:`flowdeblur.metrics.pooled`).
+  moving pixels) are the exception: they pool the MSE over the whole split (:mod:`flowdeblur.metrics.pooled`),
+  against the noise-free sharp frame, over a mask from the scene's motion (:func:`region_errors`).
 - SSIM is the Gaussian-window SSIM of Wang et al.: 11×11 window, sigma 1.5, K1 = 0.01, K2 = 0.03, computed per
   channel and averaged over channels and over the valid (unpadded) window positions — equal to
   ``skimage.metrics.structural_similarity(..., gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
@@ -56,6 +57,12 @@ def region_errors(preds: Tensor, target: Tensor, mask: Tensor) -> dict[str, Tens
     ``sse`` the squared error summed over the masked pixels and channels, ``values`` the number of those
     values (pixels × channels), ``changed`` the masked pixels whose largest channel difference exceeds 1/255,
     ``pixels`` the masked pixels. float32 whatever the autocast.
+
+    ``target`` is the noise-free sharp frame and ``mask`` comes from the scene's motion, not from pixel values
+    (synthetic data: :func:`flowdeblur.data.groundtruth.motion_mask`), so both stay defined when the input
+    carries sensor noise. ``static_changed`` is then the fraction of static pixels *not within 1/255 of the
+    noise-free sharp frame*: near 0 for noise-free input, near 1 for the noisy input itself (about 0.96 on the
+    default val set), and lower for an output that removes the noise; ``psnr_static`` measures how far.
     """
     diff = preds.float().clamp(0, 1) - target.float()
     mask = mask.float()

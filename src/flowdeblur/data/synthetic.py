@@ -64,7 +64,6 @@ class SyntheticBlurClips(Dataset):
 
     Args:
         split: ``train``, ``val`` or ``test``; each has its own source photos (:mod:`flowdeblur.data.photos`).
-        photos: photo set, ``wide`` (default) or ``legacy`` (the earlier 10 photos).
         length: number of clips (one clip per index).
         num_frames: frames per clip, T >= 2.
         target: index of the frame to restore, in ``[0, T)``; None = :func:`~flowdeblur.network.default_target`.
@@ -87,6 +86,7 @@ class SyntheticBlurClips(Dataset):
         noise_std: std of extra signal-independent Gaussian noise added to the blurry frames in sRGB, on top of
             ``noise`` (default 0). With ``noise="none"`` and 0, static pixels of the blurry input equal the
             sharp target exactly (the earlier data).
+        photos: photo set, ``wide`` (default) or ``legacy`` (the earlier 10 photos).
         seed: base seed.
 
     Each item is a dict: ``blurry``, ``sharp`` (T, 3, H, W) float32 in [0, 1]; ``flow`` (T - 1, 2, H, W) from

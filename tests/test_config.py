@@ -102,7 +102,7 @@ def test_the_other_entry_points_defaults_pass(config: str) -> None:
 
 def test_every_wrong_value_is_named_and_unknown_options_pass() -> None:
     cfg = compose_config(
-        ["data.batch_size=0", "trainer.max_steps=x", "+model.flow.weights=pwc_synthetic", "+data.noise=1"]
+        ["data.batch_size=0", "trainer.max_steps=x", "+model.flow.weights=pwc_synthetic", "+data.not_an_option=1"]
     )
     assert [e.split(":")[0] for e in config_errors(cfg)] == ["data.batch_size", "trainer.max_steps"]
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import Tensor
 
-from flowdeblur.ops import scan_native
+from flowdeblur.ops import scan_chunked, scan_native, scan_op
 from flowdeblur.ops.scan import (
     DIRECTIONS,
     chunk_length,
@@ -112,15 +112,20 @@ def test_four_directions_are_the_single_scans_in_order(shape: tuple[int, ...], i
 
 
 def test_fast_uses_the_compiled_kernel_where_it_builds(monkeypatch: pytest.MonkeyPatch) -> None:
-    """On CPU ``fast`` runs the compiled kernel when it loads, the chunked scan when it does not."""
+    """On CPU ``fast`` is one custom op running the compiled kernel when it loads, the chunked scan when not."""
     x, _ = inputs((1, 2, 9, 10))
     _, gates = inputs((1, 8, 9, 10), seed=1)
     out = gated_scan_4(x.requires_grad_(), gates)
-    if scan_native.load() is not None:
-        assert type(out.grad_fn).__name__.startswith("_NativeScan4")
+    assert "flowdeblur_gated_scan_4" in type(out.grad_fn).__name__
+    native = scan_native.load() is not None
+    assert scan_op.backend(x.device) == ("native" if native else "chunked")
+    assert scan_op.backend(x.device, "triton") == "triton"
+    chunked_calls: list[tuple[int, ...]] = []
+    chunked_forward = scan_chunked.forward
     monkeypatch.setattr(scan_native, "load", lambda: None)
+    monkeypatch.setattr(scan_chunked, "forward", lambda x, *a: chunked_calls.append(x.shape) or chunked_forward(x, *a))
     fallback = gated_scan_4(x, gates)
-    assert type(fallback.grad_fn).__name__.startswith("_GatedScan")
+    assert chunked_calls == [x.shape]
     torch.testing.assert_close(fallback, out)
 
 

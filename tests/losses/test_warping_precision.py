@@ -56,6 +56,7 @@ def test_occlusion_quantile_is_annealed_from_one() -> None:
     quantiles = []
     for _ in range(40):
         quantiles.append(loss.current_quantile())
+        assert abs(float(loss.quantile_on_device()) - quantiles[-1]) < 1e-12  # the schedule the loss uses
         loss(window, flows)
     assert quantiles[:11] == [1.0] * 11
     assert abs(quantiles[20] - 0.9) < 1e-9 and quantiles[30:] == [0.8] * 10

@@ -64,18 +64,24 @@ def erode(mask: Tensor, radius: int) -> Tensor:
     return 1.0 - F.max_pool2d(1.0 - mask, 2 * radius + 1, stride=1, padding=radius)
 
 
-def occlusion_mask(error: Tensor, valid: Tensor, quantile: float) -> Tensor:
+def occlusion_mask(error: Tensor, valid: Tensor, quantile: float | Tensor) -> Tensor:
     """error, valid (B, 1, H, W) -> (B, 1, H, W) in {0, 1}: valid pixels whose error is at most the per-sample
-    ``quantile`` of the valid errors (no gradient flows through the mask)."""
-    if quantile >= 1.0:
+    ``quantile`` of the valid errors (no gradient flows through the mask). A 0-d tensor ``quantile`` of 1 keeps
+    every valid pixel, as the float 1.0 does, without reading the value on the host."""
+    if isinstance(quantile, float | int) and quantile >= 1.0:
         return valid
     flat = error.detach().float().flatten(1).masked_fill(valid.flatten(1) == 0, float("nan"))
-    threshold = torch.nanquantile(flat, quantile, dim=1).view(-1, 1, 1, 1)
+    q = quantile.to(flat) if isinstance(quantile, Tensor) else quantile
+    threshold = torch.nanquantile(flat, q, dim=1).view(-1, 1, 1, 1)
     return valid * (error.detach() <= threshold).to(valid.dtype)
 
 
 def photometric_loss(
-    target: Tensor, neighbours: Tensor, flow: Tensor, penalty: str = "census", occlusion_quantile: float = 0.9
+    target: Tensor,
+    neighbours: Tensor,
+    flow: Tensor,
+    penalty: str = "census",
+    occlusion_quantile: float | Tensor = 0.9,
 ) -> Tensor:
     """target (B, 3, h, w), neighbours (B, N, 3, h, w), flow (B, N, 2, h, w) -> scalar.
 
@@ -159,11 +165,20 @@ class WarpingLoss(nn.Module):
         fraction = 1.0 if self.occlusion_ramp <= 0 else min(1.0, done / self.occlusion_ramp)
         return 1.0 + fraction * (self.occlusion_quantile - 1.0)
 
+    def quantile_on_device(self) -> float | Tensor:
+        """:meth:`current_quantile` as a 0-d tensor computed beside the call counter (no host sync, one graph
+        under ``torch.compile`` for every step), or the float 1.0 where occlusion masking is off."""
+        if self.occlusion_quantile >= 1.0:
+            return 1.0
+        done = (self.calls - self.occlusion_start).double()
+        fraction = torch.ones_like(done) if self.occlusion_ramp <= 0 else (done / self.occlusion_ramp).clamp(max=1.0)
+        return 1.0 + torch.where(done < 0, 0.0, fraction) * (self.occlusion_quantile - 1.0)
+
     def forward(self, window: Tensor, flows: dict[int, Tensor]) -> dict[str, Tensor]:
         """window (B, T, 3, H, W) target first, flows level -> (B, T-1, 2, H_l, W_l) -> weighted scalar terms
         ``flow/photometric`` and ``flow/smoothness`` (those with a non-zero weight), float32."""
         b, t = window.shape[:2]
-        quantile = self.current_quantile()
+        quantile = self.quantile_on_device()
         if self.training:
             self.calls += 1
         photometric, smoothness = [], []

@@ -9,8 +9,9 @@ On the CPU in float32 the fast version is the compiled kernel of ``csrc/correlat
 (forward 9x, backward 2.4x faster than shifted products at half of 720p, C = 32, r = 3, two threads: a shifted
 product moves the whole feature map three times per shift). Elsewhere, or without a compiler, it loops over the
 (2r+1)² shifts with an explicit backward that accumulates in place; letting autograd differentiate the shifted
-slices instead allocates a full padded gradient per shift. ``unfold`` is the reference: simple, but (2r+1)² times
-the memory of ``f2``.
+slices instead allocates a full padded gradient per shift. Both run inside one custom op
+(``flowdeblur::local_correlation`` and its backward): ``torch.compile`` sees one node. ``unfold`` is the
+reference: simple, but (2r+1)² times the memory of ``f2``.
 
 :func:`cosine_correlation` is the cost volume the flow networks use: the same products on features
 centred and scaled per pixel. Raw products of freshly initialised LeakyReLU features are dominated
@@ -27,7 +28,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 from flowdeblur.ops import native
 
@@ -39,73 +39,104 @@ def kernel() -> ModuleType | None:
     return native.build("flowdeblur_correlation", PARTS) if native.enabled() else None
 
 
-class _NativeCorrelation(torch.autograd.Function):
-    """The compiled kernel on channels-last float32 CPU tensors (inputs are made channels-last)."""
+def backend(f1: Tensor, f2: Tensor) -> str:
+    """The kernel that computes the correlation of ``f1`` and ``f2``: ``native`` (the compiled kernel: float32
+    on the CPU, where it builds) or ``shifted`` (shifted products, any device and dtype)."""
+    dtype = torch.promote_types(f1.dtype, f2.dtype)
+    return "native" if dtype == torch.float32 and f1.device.type == "cpu" and kernel() is not None else "shifted"
 
-    @staticmethod
-    def forward(ctx: Any, f1: Tensor, f2: Tensor, radius: int) -> Tensor:
+
+def _layout(f1: Tensor, f2: Tensor) -> torch.memory_format:
+    """Every output of the op: channels-last from the compiled kernel, contiguous from shifted products."""
+    return torch.channels_last if backend(f1, f2) == "native" else torch.contiguous_format
+
+
+@torch.library.custom_op("flowdeblur::local_correlation", mutates_args=())
+def local_correlation_op(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
+    """(B, C, H, W) ×2 -> (B, (2r+1)², H, W) in the inputs' common dtype (one node under ``torch.compile``)."""
+    dtype = torch.promote_types(f1.dtype, f2.dtype)
+    if backend(f1, f2) == "native":
         compiled = kernel()
         assert compiled is not None  # only chosen where the kernel was built
-        f1, f2 = (f.contiguous(memory_format=torch.channels_last) for f in (f1, f2))
-        ctx.save_for_backward(f1, f2)
-        ctx.radius = radius
-        return compiled.forward(f1, f2, radius)
+        return compiled.forward(*(f.to(dtype).contiguous(memory_format=torch.channels_last) for f in (f1, f2)), radius)
+    return shifted_forward(f1.to(dtype), f2.to(dtype), radius)
 
-    @staticmethod
-    @once_differentiable
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, Tensor, None]:
+
+@local_correlation_op.register_fake
+def _(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
+    b, _, h, w = f1.shape
+    dtype = torch.promote_types(f1.dtype, f2.dtype)
+    size = (2 * radius + 1) ** 2
+    return torch.empty(b, size, h, w, dtype=dtype, device=f1.device, memory_format=_layout(f1, f2))
+
+
+@torch.library.custom_op("flowdeblur::local_correlation_backward", mutates_args=())
+def local_correlation_backward_op(f1: Tensor, f2: Tensor, grad: Tensor, radius: int) -> list[Tensor]:
+    """The inputs and dL/dout -> [dL/df1, dL/df2] in the inputs' dtypes."""
+    dtype, layout = torch.promote_types(f1.dtype, f2.dtype), _layout(f1, f2)
+    a, b, grad = (t.to(dtype).contiguous(memory_format=layout) for t in (f1, f2, grad))
+    if backend(f1, f2) == "native":
         compiled = kernel()
         assert compiled is not None
-        f1, f2 = ctx.saved_tensors
-        grad_f1, grad_f2 = compiled.backward(f1, f2, grad.contiguous(memory_format=torch.channels_last), ctx.radius)
-        return grad_f1, grad_f2, None
+        grads = compiled.backward(a, b, grad, radius)
+    else:
+        grads = shifted_backward(a, b, grad, radius)
+    return [g.to(f.dtype).contiguous(memory_format=layout) for g, f in zip(grads, (f1, f2), strict=True)]
 
 
-class _ShiftedCorrelation(torch.autograd.Function):
-    """Shifted-product correlation with a hand-written, in-place backward."""
+@local_correlation_backward_op.register_fake
+def _(f1: Tensor, f2: Tensor, grad: Tensor, radius: int) -> list[Tensor]:
+    layout = _layout(f1, f2)
+    return [torch.empty(f.shape, dtype=f.dtype, device=f.device, memory_format=layout) for f in (f1, f2)]
 
-    @staticmethod
-    def forward(ctx: Any, f1: Tensor, f2: Tensor, radius: int) -> Tensor:
-        h, w = f1.shape[-2:]
-        size = 2 * radius + 1
-        padded = F.pad(f2, [radius] * 4)
-        out = f1.new_empty(f1.shape[0], size * size, h, w)
-        for k in range(size * size):
-            dy, dx = divmod(k, size)
-            torch.linalg.vecdot(f1, padded[..., dy : dy + h, dx : dx + w], dim=1, out=out[:, k])
-        ctx.save_for_backward(f1, padded)
-        ctx.radius = radius
-        return out.div_(f1.shape[1])
 
-    @staticmethod
-    @once_differentiable
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None]:
-        f1, padded = ctx.saved_tensors
-        radius = ctx.radius
-        h, w = f1.shape[-2:]
-        size = 2 * radius + 1
-        grad = grad / f1.shape[1]
-        grad_f1 = torch.zeros_like(f1) if ctx.needs_input_grad[0] else None
-        grad_padded = torch.zeros_like(padded) if ctx.needs_input_grad[1] else None
-        for k in range(size * size):
-            dy, dx = divmod(k, size)
-            g = grad[:, k : k + 1]
-            if grad_f1 is not None:
-                grad_f1.addcmul_(g, padded[..., dy : dy + h, dx : dx + w])
-            if grad_padded is not None:
-                grad_padded[..., dy : dy + h, dx : dx + w].addcmul_(g, f1)
-        grad_f2 = None if grad_padded is None else grad_padded[..., radius : radius + h, radius : radius + w]
-        return grad_f1, grad_f2, None
+def _setup_context(ctx: Any, inputs: tuple[Tensor, Tensor, int], output: Tensor) -> None:
+    f1, f2, radius = inputs
+    ctx.save_for_backward(f1, f2)
+    ctx.radius = radius
+
+
+def _backward(ctx: Any, grad: Tensor) -> tuple[Tensor, Tensor, None]:
+    f1, f2 = ctx.saved_tensors
+    grad_f1, grad_f2 = local_correlation_backward_op(f1, f2, grad, ctx.radius)
+    return grad_f1, grad_f2, None
+
+
+local_correlation_op.register_autograd(_backward, setup_context=_setup_context)
+
+
+def shifted_forward(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
+    """(B, C, H, W) ×2 -> (B, (2r+1)², H, W) by shifted products, one per displacement."""
+    h, w = f1.shape[-2:]
+    size = 2 * radius + 1
+    padded = F.pad(f2, [radius] * 4)
+    out = f1.new_empty(f1.shape[0], size * size, h, w)
+    for k in range(size * size):
+        dy, dx = divmod(k, size)
+        torch.linalg.vecdot(f1, padded[..., dy : dy + h, dx : dx + w], dim=1, out=out[:, k])
+    return out.div_(f1.shape[1])
+
+
+def shifted_backward(f1: Tensor, f2: Tensor, grad: Tensor, radius: int) -> tuple[Tensor, Tensor]:
+    """The gradients of :func:`shifted_forward`, accumulated in place shift by shift."""
+    h, w = f1.shape[-2:]
+    size = 2 * radius + 1
+    padded = F.pad(f2, [radius] * 4)
+    grad = grad / f1.shape[1]
+    grad_f1 = torch.zeros_like(f1)
+    grad_padded = torch.zeros_like(padded)
+    for k in range(size * size):
+        dy, dx = divmod(k, size)
+        g = grad[:, k : k + 1]
+        grad_f1.addcmul_(g, padded[..., dy : dy + h, dx : dx + w])
+        grad_padded[..., dy : dy + h, dx : dx + w].addcmul_(g, f1)
+    return grad_f1, grad_padded[..., radius : radius + h, radius : radius + w]
 
 
 def local_correlation(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
-    """(B, C, H, W) ×2 -> (B, (2r+1)², H, W): the compiled kernel for float32 on the CPU, else shifted products
-    (fast; first-order gradients only)."""
-    dtype = torch.promote_types(f1.dtype, f2.dtype)
-    f1, f2 = f1.to(dtype), f2.to(dtype)
-    if dtype == torch.float32 and f1.device.type == "cpu" and kernel() is not None:
-        return _NativeCorrelation.apply(f1, f2, radius)
-    return _ShiftedCorrelation.apply(f1, f2, radius)
+    """(B, C, H, W) ×2 -> (B, (2r+1)², H, W) in the inputs' common dtype: one custom op, the compiled kernel for
+    float32 on the CPU, else shifted products (first-order gradients only)."""
+    return local_correlation_op(f1, f2, radius)
 
 
 def local_correlation_reference(f1: Tensor, f2: Tensor, radius: int) -> Tensor:

@@ -36,7 +36,7 @@ BLOCK_L = 128
 
 
 @triton.jit
-def _lines(  # type: ignore[no-untyped-def]
+def _lines(
     pid,
     direction,
     B,
@@ -79,7 +79,7 @@ def _lines(  # type: ignore[no-untyped-def]
 
 
 @triton.jit
-def _forward_kernel(  # type: ignore[no-untyped-def]
+def _forward_kernel(
     x_ptr,
     g_ptr,
     out_ptr,
@@ -121,7 +121,7 @@ def _forward_kernel(  # type: ignore[no-untyped-def]
 
 
 @triton.jit
-def _backward_kernel(  # type: ignore[no-untyped-def]
+def _backward_kernel(
     x_ptr,
     g_ptr,
     h_ptr,
@@ -170,15 +170,18 @@ def _backward_kernel(  # type: ignore[no-untyped-def]
 
 
 def _launch_args(x: Tensor, gates: Tensor, block_l: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """The grid and the shape/stride arguments shared by both kernels."""
+    """The grid and the shape/stride arguments shared by both kernels (one program per ``block_l`` lines of the
+    direction with more lines, times four directions)."""
     b, c, h, w = x.shape
     grid = (triton.cdiv(b * c * max(h, w), block_l), 4)
     return grid, (b, c, h, w, *x.stride(), *gates.stride())
 
 
-def forward(x: Tensor, gates: Tensor, out: Tensor, channels_last: bool, block_l: int = BLOCK_L) -> Tensor:
+def forward(x: Tensor, gates: Tensor, out: Tensor, channels_last: bool, block_l: int | None = None) -> Tensor:
     """x (B, C, H, W), gates (B, 4C, H, W) -> out (B, 4C, H, W), written in place; all three in the memory
-    format ``channels_last`` says, out in the state's dtype. ``block_l``: lines per program (a power of 2)."""
+    format ``channels_last`` says, out in the state's dtype. ``block_l``: lines per program (a power of 2;
+    default :data:`BLOCK_L`)."""
+    block_l = block_l or BLOCK_L
     grid, args = _launch_args(x, gates, block_l)
     _forward_kernel[grid](x, gates, out, *args, CHANNELS_LAST=channels_last, BLOCK_L=block_l)
     return out
@@ -190,10 +193,11 @@ def backward(
     out: Tensor,
     grad_out: Tensor,
     channels_last: bool,
-    block_l: int = BLOCK_L,
+    block_l: int | None = None,
 ) -> tuple[Tensor, Tensor]:
     """The forward's tensors and dL/dout (all in one memory format) -> (dL/dx, dL/dgates) in the state's dtype
     (dL/dx: (B, 4, C, H, W) per direction, to be summed over dim 1)."""
+    block_l = block_l or BLOCK_L
     grid, args = _launch_args(x, gates, block_l)
     grad_x4 = torch.empty_like(out)
     grad_gates = torch.empty_like(out)

@@ -19,16 +19,16 @@ import pytest
 import torch
 
 import flowdeblur.ops
-from flowdeblur.ops import scan_op
+from flowdeblur.ops import scan_op, triton_kernels
 from flowdeblur.ops.scan import gated_scan_4
 
-CASES = Path(__file__).with_name("triton_scan_cases.py")
+CASES = [Path(__file__).with_name(name) for name in ("triton_scan_cases.py", "triton_correlation_cases.py")]
 
 
 def test_kernels_under_the_interpreter() -> None:
     pytest.importorskip("triton")
     env = {**os.environ, "TRITON_INTERPRET": "1", "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "", str(CASES)]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "", *map(str, CASES)]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and "skipped" not in result.stdout
@@ -46,12 +46,12 @@ def test_cuda_tensors_take_the_triton_kernels_where_triton_is_installed(
         monkeypatch.setitem(sys.modules, "triton", None)  # import triton -> ImportError
         monkeypatch.delitem(sys.modules, "flowdeblur.ops.scan_triton", raising=False)
         monkeypatch.delattr(flowdeblur.ops, "scan_triton", raising=False)
-    scan_op.triton_kernels.cache_clear()
+    triton_kernels.load.cache_clear()
     try:
         assert scan_op.backend(torch.device("cuda")) == ("triton" if installed else "chunked")
         assert scan_op.backend(torch.device("cuda"), "triton") == "triton"
     finally:
-        scan_op.triton_kernels.cache_clear()
+        triton_kernels.load.cache_clear()
     monkeypatch.delenv("TRITON_INTERPRET", raising=False)
     with pytest.raises(ValueError, match="impl 'triton' runs on CUDA tensors"):
         gated_scan_4(torch.zeros(1, 1, 2, 3), torch.zeros(1, 4, 2, 3), impl="triton")

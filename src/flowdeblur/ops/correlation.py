@@ -9,8 +9,9 @@ On the CPU in float32 the fast version is the compiled kernel of ``csrc/correlat
 (forward 9x, backward 2.4x faster than shifted products at half of 720p, C = 32, r = 3, two threads: a shifted
 product moves the whole feature map three times per shift). Elsewhere, or without a compiler, it loops over the
 (2r+1)² shifts with an explicit backward that accumulates in place; letting autograd differentiate the shifted
-slices instead allocates a full padded gradient per shift. Both run inside one custom op
-(``flowdeblur::local_correlation`` and its backward): ``torch.compile`` sees one node. ``unfold`` is the
+slices instead allocates a full padded gradient per shift. On CUDA the Triton kernels of
+:mod:`flowdeblur.ops.correlation_triton` run instead (one launch forward, one backward). All of them run inside
+one custom op (``flowdeblur::local_correlation`` and its backward): ``torch.compile`` sees one node. ``unfold`` is the
 reference: simple, but (2r+1)² times the memory of ``f2``.
 
 :func:`cosine_correlation` is the cost volume the flow networks use: the same products on features
@@ -29,9 +30,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from flowdeblur.ops import native
+from flowdeblur.ops import native, triton_kernels
 
 PARTS = ("correlation.cpp",)
+IMPLS = ("fast", "triton", "shifted")
+BACKENDS = ("native", "triton", "shifted")
+KERNELS = "correlation_triton"  # the module of the Triton kernels
 
 
 def kernel() -> ModuleType | None:
@@ -39,23 +43,32 @@ def kernel() -> ModuleType | None:
     return native.build("flowdeblur_correlation", PARTS) if native.enabled() else None
 
 
-def backend(f1: Tensor, f2: Tensor) -> str:
-    """The kernel that computes the correlation of ``f1`` and ``f2``: ``native`` (the compiled kernel: float32
-    on the CPU, where it builds) or ``shifted`` (shifted products, any device and dtype)."""
+def backend(f1: Tensor, f2: Tensor, impl: str = "fast") -> str:
+    """The kernel (:data:`BACKENDS`) that correlates ``f1`` and ``f2``: for ``fast``, ``native`` (the compiled
+    kernel: float32 on the CPU, where it builds), ``triton`` (CUDA tensors, where Triton is installed) or
+    ``shifted`` (shifted products, any device and dtype); ``triton`` and ``shifted`` force that kernel."""
+    if impl != "fast":
+        return impl
     dtype = torch.promote_types(f1.dtype, f2.dtype)
-    return "native" if dtype == torch.float32 and f1.device.type == "cpu" and kernel() is not None else "shifted"
+    if dtype == torch.float32 and f1.device.type == "cpu" and kernel() is not None:
+        return "native"
+    return "triton" if f1.device.type == "cuda" and triton_kernels.load(KERNELS) is not None else "shifted"
 
 
-def _layout(f1: Tensor, f2: Tensor) -> torch.memory_format:
-    """Every output of the op: channels-last from the compiled kernel, contiguous from shifted products."""
-    return torch.channels_last if backend(f1, f2) == "native" else torch.contiguous_format
+def _layout(f1: Tensor, f2: Tensor, impl: str) -> torch.memory_format:
+    """Every output of the op: channels-last from the compiled kernel, contiguous from the others."""
+    return torch.channels_last if backend(f1, f2, impl) == "native" else torch.contiguous_format
 
 
 @torch.library.custom_op("flowdeblur::local_correlation", mutates_args=())
-def local_correlation_op(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
+def local_correlation_op(f1: Tensor, f2: Tensor, radius: int, impl: str) -> Tensor:
     """(B, C, H, W) ×2 -> (B, (2r+1)², H, W) in the inputs' common dtype (one node under ``torch.compile``)."""
-    dtype = torch.promote_types(f1.dtype, f2.dtype)
-    if backend(f1, f2) == "native":
+    dtype, chosen = torch.promote_types(f1.dtype, f2.dtype), backend(f1, f2, impl)
+    if chosen == "triton":
+        state = torch.promote_types(dtype, torch.float32)
+        a, b = (f.to(state).contiguous() for f in (f1, f2))
+        return triton_kernels.require(KERNELS).forward(a, b, radius).to(dtype)
+    if chosen == "native":
         compiled = kernel()
         assert compiled is not None  # only chosen where the kernel was built
         return compiled.forward(*(f.to(dtype).contiguous(memory_format=torch.channels_last) for f in (f1, f2)), radius)
@@ -63,19 +76,23 @@ def local_correlation_op(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
 
 
 @local_correlation_op.register_fake
-def _(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
+def _(f1: Tensor, f2: Tensor, radius: int, impl: str) -> Tensor:
     b, _, h, w = f1.shape
     dtype = torch.promote_types(f1.dtype, f2.dtype)
     size = (2 * radius + 1) ** 2
-    return torch.empty(b, size, h, w, dtype=dtype, device=f1.device, memory_format=_layout(f1, f2))
+    return torch.empty(b, size, h, w, dtype=dtype, device=f1.device, memory_format=_layout(f1, f2, impl))
 
 
 @torch.library.custom_op("flowdeblur::local_correlation_backward", mutates_args=())
-def local_correlation_backward_op(f1: Tensor, f2: Tensor, grad: Tensor, radius: int) -> list[Tensor]:
+def local_correlation_backward_op(f1: Tensor, f2: Tensor, grad: Tensor, radius: int, impl: str) -> list[Tensor]:
     """The inputs and dL/dout -> [dL/df1, dL/df2] in the inputs' dtypes."""
-    dtype, layout = torch.promote_types(f1.dtype, f2.dtype), _layout(f1, f2)
+    dtype, layout, chosen = torch.promote_types(f1.dtype, f2.dtype), _layout(f1, f2, impl), backend(f1, f2, impl)
+    if chosen == "triton":
+        dtype = torch.promote_types(dtype, torch.float32)
     a, b, grad = (t.to(dtype).contiguous(memory_format=layout) for t in (f1, f2, grad))
-    if backend(f1, f2) == "native":
+    if chosen == "triton":
+        grads = triton_kernels.require(KERNELS).backward(a, b, grad, radius)
+    elif chosen == "native":
         compiled = kernel()
         assert compiled is not None
         grads = compiled.backward(a, b, grad, radius)
@@ -85,21 +102,21 @@ def local_correlation_backward_op(f1: Tensor, f2: Tensor, grad: Tensor, radius: 
 
 
 @local_correlation_backward_op.register_fake
-def _(f1: Tensor, f2: Tensor, grad: Tensor, radius: int) -> list[Tensor]:
-    layout = _layout(f1, f2)
+def _(f1: Tensor, f2: Tensor, grad: Tensor, radius: int, impl: str) -> list[Tensor]:
+    layout = _layout(f1, f2, impl)
     return [torch.empty(f.shape, dtype=f.dtype, device=f.device, memory_format=layout) for f in (f1, f2)]
 
 
-def _setup_context(ctx: Any, inputs: tuple[Tensor, Tensor, int], output: Tensor) -> None:
-    f1, f2, radius = inputs
+def _setup_context(ctx: Any, inputs: tuple[Tensor, Tensor, int, str], output: Tensor) -> None:
+    f1, f2, radius, impl = inputs
     ctx.save_for_backward(f1, f2)
-    ctx.radius = radius
+    ctx.radius, ctx.impl = radius, impl
 
 
-def _backward(ctx: Any, grad: Tensor) -> tuple[Tensor, Tensor, None]:
+def _backward(ctx: Any, grad: Tensor) -> tuple[Tensor, Tensor, None, None]:
     f1, f2 = ctx.saved_tensors
-    grad_f1, grad_f2 = local_correlation_backward_op(f1, f2, grad, ctx.radius)
-    return grad_f1, grad_f2, None
+    grad_f1, grad_f2 = local_correlation_backward_op(f1, f2, grad, ctx.radius, ctx.impl)
+    return grad_f1, grad_f2, None, None
 
 
 local_correlation_op.register_autograd(_backward, setup_context=_setup_context)
@@ -133,10 +150,16 @@ def shifted_backward(f1: Tensor, f2: Tensor, grad: Tensor, radius: int) -> tuple
     return grad_f1, grad_padded[..., radius : radius + h, radius : radius + w]
 
 
-def local_correlation(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
+def local_correlation(f1: Tensor, f2: Tensor, radius: int, impl: str = "fast") -> Tensor:
     """(B, C, H, W) ×2 -> (B, (2r+1)², H, W) in the inputs' common dtype: one custom op, the compiled kernel for
-    float32 on the CPU, else shifted products (first-order gradients only)."""
-    return local_correlation_op(f1, f2, radius)
+    float32 on the CPU, the Triton kernels on CUDA, else shifted products (first-order gradients only).
+    ``impl`` (:data:`IMPLS`): ``fast`` chooses by device; ``triton`` (CUDA, or the CPU under
+    ``TRITON_INTERPRET=1``) and ``shifted`` force a kernel."""
+    if impl not in IMPLS:
+        raise ValueError(f"local_correlation: impl must be one of {IMPLS}, got '{impl}'")
+    if impl == "triton" and f1.device.type != "cuda" and not triton_kernels.interpreted():
+        raise ValueError("local_correlation: impl 'triton' runs on CUDA tensors (on the CPU with TRITON_INTERPRET=1)")
+    return local_correlation_op(f1, f2, radius, impl)
 
 
 def local_correlation_reference(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
@@ -154,12 +177,12 @@ def standardised(features: Tensor, eps: float = 1e-12) -> Tensor:
     return F.layer_norm(pixels, pixels.shape[-1:], eps=eps).permute(0, 3, 1, 2)
 
 
-def cosine_correlation(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
+def cosine_correlation(f1: Tensor, f2: Tensor, radius: int, impl: str = "fast") -> Tensor:
     """(B, C, H, W) ×2 -> (B, (2r+1)², H, W) float32 in [-1, 1]: cosine similarity of the centred features of
     ``f1(p)`` and ``f2(p + d_k)`` (0 outside ``f2``), computed in float32 whatever the autocast.
 
     The channel mean of products of standardised vectors is their correlation coefficient, i.e. the cosine of
-    the centred vectors: no further scaling pass.
+    the centred vectors: no further scaling pass. ``impl``: as for :func:`local_correlation`.
     """
     with torch.autocast(f1.device.type, enabled=False):
-        return local_correlation(standardised(f1), standardised(f2), radius)
+        return local_correlation(standardised(f1), standardised(f2), radius, impl)

@@ -27,7 +27,8 @@ from torch.autograd.function import once_differentiable
 
 from flowdeblur.ops import scan_chunked
 from flowdeblur.ops.scan_chunked import DIRECTIONS, chunk_length, is_reverse, scan_dim, scan_rows_
-from flowdeblur.ops.scan_op import gated_scan_4_op, state_dtype, triton_interpreted
+from flowdeblur.ops.scan_op import gated_scan_4_op, state_dtype
+from flowdeblur.ops.triton_kernels import interpreted as triton_interpreted
 
 IMPLS = ("reference", "fast", "chunked", "triton")
 __all__ = ["DIRECTIONS", "IMPLS", "chunk_length", "gated_scan", "gated_scan_4", "gated_scan_reference", "scan_rows_"]

@@ -18,41 +18,21 @@ anything else makes them contiguous (N, C, H, W); inputs in another layout are c
 
 from __future__ import annotations
 
-import functools
-import logging
-import os
-from types import ModuleType
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from flowdeblur.ops import scan_chunked, scan_native
+from flowdeblur.ops import scan_chunked, scan_native, triton_kernels
 from flowdeblur.ops.scan_chunked import DIRECTIONS
 
-log = logging.getLogger(__name__)
 BACKENDS = ("triton", "native", "chunked")
-
-
-@functools.cache
-def triton_kernels() -> ModuleType | None:
-    """:mod:`flowdeblur.ops.scan_triton`, or None where Triton is not installed."""
-    try:
-        from flowdeblur.ops import scan_triton
-    except ImportError as error:
-        log.warning("flowdeblur: Triton unavailable (%s); the gated scan uses its PyTorch version", error)
-        return None
-    return scan_triton
-
-
-def triton_interpreted() -> bool:
-    """Whether Triton kernels run on the CPU (``TRITON_INTERPRET=1``)."""
-    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+KERNELS = "scan_triton"  # the module of the Triton kernels
 
 
 def backend(device: torch.device, impl: str = "fast") -> str:
     """The kernel (:data:`BACKENDS`) that runs the scan of tensors on ``device`` for ``impl`` (fast or triton)."""
-    if impl == "triton" or (device.type == "cuda" and triton_kernels() is not None):
+    if impl == "triton" or (device.type == "cuda" and triton_kernels.load(KERNELS) is not None):
         return "triton"
     if device.type == "cpu" and scan_native.load() is not None:
         return "native"
@@ -85,7 +65,7 @@ def gated_scan_4_op(x: Tensor, gates: Tensor, impl: str) -> Tensor:
     if kernel == "triton":
         x, gates = x.contiguous(memory_format=layout), gates.contiguous(memory_format=layout)
         out = torch.empty(gates.shape, dtype=dtype, device=x.device, memory_format=layout)
-        return _require_triton().forward(x, gates, out, layout == torch.channels_last)
+        return triton_kernels.require(KERNELS).forward(x, gates, out, layout == torch.channels_last)
     x, gates = _as(x, dtype, layout), _as(gates, dtype, layout)
     if kernel == "native":
         compiled = scan_native.require()
@@ -106,7 +86,9 @@ def gated_scan_4_backward_op(x: Tensor, gates: Tensor, out: Tensor, grad_out: Te
     out, grad_out = out.contiguous(memory_format=layout), _as(grad_out, out.dtype, layout)
     if kernel == "triton":
         x, gates = x.contiguous(memory_format=layout), gates.contiguous(memory_format=layout)
-        grad_x4, grad_gates = _require_triton().backward(x, gates, out, grad_out, layout == torch.channels_last)
+        grad_x4, grad_gates = triton_kernels.require(KERNELS).backward(
+            x, gates, out, grad_out, layout == torch.channels_last
+        )
         grad_x = grad_x4.sum(1)
     else:
         x, gates = _as(x, out.dtype, layout), _as(gates, out.dtype, layout)
@@ -138,10 +120,3 @@ def _backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor, Tensor, None]:
 
 
 gated_scan_4_op.register_autograd(_backward, setup_context=_setup_context)
-
-
-def _require_triton() -> ModuleType:
-    kernels = triton_kernels()
-    if kernels is None:
-        raise RuntimeError("gated_scan: impl 'triton' needs the triton package (pip install triton)")
-    return kernels

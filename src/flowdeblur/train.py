@@ -79,6 +79,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     summary["time/train_s"] = time.perf_counter() - start
     results = dict(summary)
+    results["train/skipped_steps"] = module.skipped_steps
     if not getattr(trainer, "fast_dev_run", False):
         results.update(final_evaluation(trainer, module, datamodule, cfg, out_dir))
         if ckpt_path is None:  # a resumed run's time covers only its last part

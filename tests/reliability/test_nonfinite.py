@@ -44,11 +44,13 @@ class Snapshots(pl.Callback):
         self.after.append([p.detach().clone() for p in pl_module.parameters()])
 
 
-def fit_with_nan(mode: str, steps: int, out_dir: Path) -> tuple[FlowDeblurModule, Snapshots]:
+def fit_with_nan(
+    mode: str, steps: int, out_dir: Path, snapshots: Snapshots | None = None
+) -> tuple[FlowDeblurModule, Snapshots]:
     cfg = compose_config([*RELIABLE_RUN, f"nonfinite={mode}"], output_dir=out_dir)
     module = build_module(cfg)
     loader = DataLoader(PoisonedBatch(build_datamodule(cfg).dataset("train"), batch=1), batch_size=1)
-    snapshots = Snapshots()
+    snapshots = snapshots or Snapshots()
     trainer = pl.Trainer(
         max_steps=steps,
         callbacks=[snapshots],
@@ -73,7 +75,20 @@ def test_skip_leaves_weights_unchanged_and_names_step_and_batch(
     assert all(torch.isfinite(p).all() for p in module.parameters())
     after_step_0, after_step_1 = snapshots.after
     assert all(torch.equal(a, b) for a, b in zip(after_step_0, after_step_1, strict=True))
-    assert module.trainer.optimizers[0].state_dict()["state"][0]["step"] == 1  # the NaN step left no trace
+    optimizer = module.trainer.optimizers[0]
+    assert optimizer.defaults["fused"]  # the device-side skip: no host sync in the step
+    assert int(optimizer.state_dict()["state"][0]["step"]) == 1  # the NaN step left no trace
+    assert module.skipped_steps == 1
+
+
+def test_stop_keeps_the_weights_from_before_the_first_nonfinite_step(tmp_path: Path) -> None:
+    """The flags are read back after the step (at the end here): the steps in between do not update."""
+    snapshots = Snapshots()
+    with pytest.raises(FloatingPointError, match="at step 1, batch 1"):
+        fit_with_nan("stop", 3, tmp_path, snapshots)
+    after_step_0, after_step_1, after_step_2 = snapshots.after
+    assert all(torch.equal(a, b) for a, b in zip(after_step_0, after_step_1, strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(after_step_0, after_step_2, strict=True))
 
 
 def test_stop_raises_naming_step_and_batch(tmp_path: Path) -> None:
@@ -100,3 +115,23 @@ def test_nonfinite_gradient_of_a_finite_loss(mode: str, tmp_path: Path) -> None:
         return
     module.on_before_optimizer_step(torch.optim.SGD(params))
     assert all(p.grad is None for p in params)
+    assert module.skipped_steps == 1
+
+
+def test_fused_optimizer_skips_on_device_and_reports_later(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    module = build_module(compose_config([*RELIABLE_RUN, "nonfinite=skip"], output_dir=tmp_path))
+    module._trainer = SimpleNamespace(global_step=5, fit_loop=SimpleNamespace(epoch_loop=SimpleNamespace(batch_idx=7)))
+    params = list(module.parameters())
+    for p in params:
+        p.grad = torch.ones_like(p)
+    params[3].grad[0] = float("nan")
+    optimizer = torch.optim.AdamW(params, fused=True)
+    before = [p.detach().clone() for p in params]
+    with caplog.at_level(logging.WARNING, logger="flowdeblur.lit.module"):
+        module.on_before_optimizer_step(optimizer)
+        optimizer.step()
+        assert not caplog.records and module.skipped_steps == 0  # nothing read back yet
+        module.on_train_end()
+    assert all(torch.equal(a, b) for a, b in zip(before, params, strict=True))
+    assert "non-finite gradient at step 5, batch 7; skipping" in caplog.records[0].getMessage()
+    assert module.skipped_steps == 1

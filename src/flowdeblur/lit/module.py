@@ -14,7 +14,7 @@ available; see :mod:`flowdeblur.lit.evaluation`.
 
 from __future__ import annotations
 
-import logging
+import inspect
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, cast
@@ -23,13 +23,13 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
+from flowdeblur.lit.device import report_and_tune_device
 from flowdeblur.lit.evaluation import StageMetrics
+from flowdeblur.lit.nonfinite import NonfiniteGuard, takes_found_inf
 from flowdeblur.losses.reconstruction import DeblurLoss
 from flowdeblur.metrics.flow import end_point_error
 from flowdeblur.network import FlowDeblurNet, NetOutput
 
-log = logging.getLogger(__name__)
-NONFINITE_MODES = ("skip", "stop")
 OptimizerFactory = Callable[[Iterator[nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
 
@@ -37,6 +37,8 @@ SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
 # duplicates), so Lightning's advice to sync them again, or to evaluate on one device only, does not apply.
 warnings.filterwarnings("ignore", message=r"It is recommended to use `self\.log\('(val|test)/")
 warnings.filterwarnings("ignore", message=r"Using `DistributedSampler` with the dataloaders\. During")
+# The module reads the target index on the host before any data module's transfer; both hooks are meant to run.
+warnings.filterwarnings("ignore", message=r"You have overridden `on_before_batch_transfer` in `LightningModule`")
 # The LPIPS metric network is frozen in eval mode on purpose; it is not part of the trained network.
 warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode at the start of training")
 
@@ -53,9 +55,14 @@ class FlowDeblurModule(pl.LightningModule):
             branch learns only from its self-supervised warping losses).
         lpips_metric: also report LPIPS in val/test (when weights are available).
         config: the resolved experiment config, stored in checkpoints so that they rebuild themselves.
-        nonfinite: a non-finite loss or gradient ``skip``s that optimisation step (its gradients are dropped, so
-            parameters and optimizer moments stay as they were; a warning names the step and batch) or
-            ``stop``s the run with ``FloatingPointError``.
+        nonfinite: a non-finite loss or gradient ``skip``s that optimisation step (parameters and optimizer
+            moments stay as they were; a warning names the step and batch) or ``stop``s the run with
+            ``FloatingPointError``. Found on the device and read back every few steps
+            (:mod:`flowdeblur.lit.nonfinite`); ``skipped_steps`` counts the skipped steps.
+
+    The optimizer is built ``fused`` where its class supports it (one kernel per step on GPUs, and it skips a
+    flagged step on the device). The step reads the target index from the batch on the host
+    (:meth:`on_before_batch_transfer`), so a training step never waits for the device.
     """
 
     def __init__(
@@ -70,10 +77,9 @@ class FlowDeblurModule(pl.LightningModule):
         nonfinite: str = "skip",
     ) -> None:
         super().__init__()
-        if nonfinite not in NONFINITE_MODES:
-            raise ValueError(f"nonfinite: expected one of {list(NONFINITE_MODES)}, got '{nonfinite}'")
         self.nonfinite = nonfinite
-        self._skip_step = False
+        self.guard = NonfiniteGuard(nonfinite)
+        self._loss: Tensor | None = None
         self.save_hyperparameters({"config": config or {}})
         self.net = net
         self.loss = loss
@@ -92,14 +98,30 @@ class FlowDeblurModule(pl.LightningModule):
         return self.net(frames, target)
 
     @staticmethod
-    def batch_target(batch: dict[str, Tensor]) -> int:
-        """The window index to restore; every sample of a batch must share it."""
+    def batch_target(batch: dict[str, Any]) -> int:
+        """The window index to restore; every sample of a batch must share it.
+
+        ``target_index`` (a Python int, set on the host before the batch moves to the device) when present,
+        else read from ``target`` (B,), which waits for the device when it lives there.
+        """
+        index = batch.get("target_index")
+        if isinstance(index, int):
+            return index
         target = batch["target"]
         if target.numel() > 1 and bool((target != target.flatten()[0]).any()):
             raise ValueError(f"all samples of a batch must share the target index, got {target.tolist()}")
         return int(target.flatten()[0])
 
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Read the target index while the batch is still on the host (no device sync in the step)."""
+        if isinstance(batch, dict) and isinstance(batch.get("target"), Tensor) and batch["target"].device.type == "cpu":
+            batch["target_index"] = self.batch_target(batch)
+        return batch
+
+    def setup(self, stage: str) -> None:
+        report_and_tune_device(self.trainer)
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         target = self.batch_target(batch)
         out = self(batch["blurry"], target)
         terms = dict(self.loss(out.restored, batch["sharp"][:, target]))
@@ -109,30 +131,59 @@ class FlowDeblurModule(pl.LightningModule):
                 self.flow_supervised_weight * end_point_error(out.motion.flows, batch["flow"]).mean()
             )
         loss = torch.stack(list(terms.values())).sum()
-        self._skip_step = not bool(torch.isfinite(loss))
-        if self._skip_step:
-            self._nonfinite(f"non-finite loss {loss.item()} at step {self.global_step}, batch {batch_idx}")
+        self._loss = loss
         batch_size = batch["blurry"].shape[0]
         self.log("train/loss", loss, prog_bar=True, batch_size=batch_size)
         self.log_dict({f"train/{k}": v for k, v in terms.items()}, batch_size=batch_size)
         return loss
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
-        """Drop every gradient of a step whose loss or gradients are non-finite: the optimizer then skips it."""
+        """Flag a non-finite loss or gradient on the device; the optimizer then skips the update."""
+        loss = self._loss if self._loss is not None else torch.zeros((), device=self.device)
         grads = [p.grad for p in self.parameters() if p.grad is not None]
-        if not self._skip_step and (not grads or bool(torch.stack([g.isfinite().all() for g in grads]).all())):
+        batch_idx = self.trainer.fit_loop.epoch_loop.batch_idx
+        found = self.guard.flag(loss, grads, self.global_step, batch_idx)
+        self._loss = None
+        if takes_found_inf(optimizer):
+            optimizer.found_inf = found  # type: ignore[attr-defined]
             return
-        if not self._skip_step:
-            batch_idx = self.trainer.fit_loop.epoch_loop.batch_idx
-            self._nonfinite(f"non-finite gradient at step {self.global_step}, batch {batch_idx}")
-        self._skip_step = False
-        for param in self.parameters():
-            param.grad = None
+        if bool(found):  # an optimizer without found_inf: decide now (a host sync) and drop the gradients
+            for param in self.parameters():
+                param.grad = None
+        self.guard.resolve()
 
-    def _nonfinite(self, what: str) -> None:
-        if self.nonfinite == "stop":
-            raise FloatingPointError(f"{what}; stopping (nonfinite=stop)")
-        log.warning("%s; skipping this optimisation step (nonfinite=skip)", what)
+    def configure_gradient_clipping(
+        self, optimizer: torch.optim.Optimizer, gradient_clip_val: float | None = None, gradient_clip_algorithm: str | None = None
+    ) -> None:
+        """Clip as Lightning does; a fused optimizer (never under fp16 loss scaling here) is clipped directly."""
+        if not takes_found_inf(optimizer) or not gradient_clip_val:
+            super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
+        elif gradient_clip_algorithm == "value":
+            nn.utils.clip_grad_value_(self.parameters(), gradient_clip_val)
+        else:
+            nn.utils.clip_grad_norm_(self.parameters(), gradient_clip_val)
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self.guard.due:
+            self.guard.resolve()
+
+    def on_validation_start(self) -> None:
+        self.guard.resolve()
+
+    def on_train_end(self) -> None:
+        self.guard.resolve()
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.guard.resolve()
+        checkpoint["skipped_steps"] = self.guard.skipped_steps
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.guard.skipped_steps = int(checkpoint.get("skipped_steps", 0))
+
+    @property
+    def skipped_steps(self) -> int:
+        """Optimisation steps skipped for a non-finite loss or gradient so far (flags read back)."""
+        return self.guard.skipped_steps
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         self._evaluate(batch, "val")
@@ -159,8 +210,22 @@ class FlowDeblurModule(pl.LightningModule):
         metrics.reset()
 
     def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer_factory(self.parameters())
+        # fp16 loss scaling (16-mixed) unscales gradients before clipping, which fused optimizers do internally
+        fused = str(self.trainer.precision) not in ("16-mixed", "16")
+        options = fused_if_supported(self.optimizer_factory) if fused else {}
+        optimizer = self.optimizer_factory(self.parameters(), **options)
         if self.scheduler_factory is None:
             return optimizer
         scheduler = self.scheduler_factory(optimizer, total_steps=int(self.trainer.estimated_stepping_batches))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def fused_if_supported(factory: OptimizerFactory) -> dict[str, bool]:
+    """``{"fused": True}`` when the factory's optimizer class takes ``fused`` and the config leaves it unset."""
+    func = getattr(factory, "func", factory)
+    keywords = getattr(factory, "keywords", {}) or {}
+    try:
+        takes = "fused" in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {"fused": True} if takes and keywords.get("fused") is None else {}

@@ -1,7 +1,7 @@
 """Inference cost of one 1280x720 frame: seconds per frame and peak RSS per tile size and precision.
 
-Usage: ``python -m benchmarks.bench_infer [--quick] [--tiles full,384] [--precisions auto,fp32,bf16]``
-(``--override KEY=VALUE ...`` changes the train config the network is built from).
+Usage: ``python -m benchmarks.bench_infer [--quick] [--tiles full,384] [--precisions auto,fp32,bf16]
+[--device cpu|cuda]`` (``--override KEY=VALUE ...`` changes the train config the network is built from).
 
 Each setting runs in a fresh process (so that its peak RSS is its own) through the path ``flowdeblur.infer``
 takes (:func:`flowdeblur.infer.window_restorer`: tiles, channels-last weights, the precision that
@@ -9,7 +9,8 @@ takes (:func:`flowdeblur.infer.window_restorer`: tiles, channels-last weights, t
 cost does not depend on them), restore one random window ``warmup`` times, then time ``repeats`` restorations,
 with the allocator a user has (``--allocator tcmalloc`` preloads tcmalloc where it is installed). Prints a table
 and writes ``outputs/bench/infer.json``: one record per setting with the machine, the config, the median seconds
-per frame, the spread (min, max) and the peak RSS in MiB. The median process CPU time divided by the thread
+per frame, the spread (min, max) and the peak RSS in MiB (on CUDA also the peak GPU memory allocated, with
+``torch.cuda.synchronize`` closing every timed call). The median process CPU time divided by the thread
 count is reported beside the wall time: on a shared machine it estimates the wall time of an idle one.
 """
 
@@ -41,6 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--overlap", type=int, default=None, help="context rows of strips (default: infer's)")
     parser.add_argument("--size", default="720x1280", help="frame height x width")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="the torch device the network runs on (cpu, cuda, cuda:1)")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--override", nargs="*", default=[], help="Hydra overrides of the train config")
@@ -60,29 +62,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def worker(args: argparse.Namespace) -> dict[str, Any]:
     """Time one tile size in this process; returns its record."""
     import torch
-    from hydra import compose, initialize_config_dir
 
     from benchmarks.common import machine
+    from flowdeblur.config import compose_config
     from flowdeblur.infer import window_restorer
     from flowdeblur.inference.precision import resolve_precision
     from flowdeblur.inference.tiled import TiledNet
     from flowdeblur.network import build_net
 
     torch.set_num_threads(args.threads)
-    with initialize_config_dir(config_dir=str(ROOT / "src" / "flowdeblur" / "conf"), version_base="1.3"):
-        cfg = compose("train", overrides=list(args.override))
+    device = torch.device(args.device)
+    cfg = compose_config(list(args.override))
     torch.manual_seed(0)
-    net = build_net(cfg.model).eval().to(memory_format=torch.channels_last)
+    net = build_net(cfg.model).eval().to(device, memory_format=torch.channels_last)
     tile_name, asked = args.worker
-    precision, why = resolve_precision(asked, torch.device("cpu"))
+    precision, why = resolve_precision(asked, device)
     tile = None if tile_name == "full" else int(tile_name)
     height, width = (int(v) for v in args.size.split("x"))
-    restore = window_restorer(TiledNet(net, tile, args.overlap), net.target, torch.device("cpu"), precision)
+    restore = window_restorer(TiledNet(net, tile, args.overlap), net.target, device, precision)
     window = torch.rand(net.num_frames, 3, height, width)
     times, cpu_times = [], []
     for i in range(args.warmup + args.repeats):
+        if i == args.warmup and device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
         start, cpu_start = time.perf_counter(), time.process_time()
-        restore(window)
+        restore(window)  # returns the frame on the CPU: the copy waits for the device
         if i >= args.warmup:
             times.append(time.perf_counter() - start)
             cpu_times.append(time.process_time() - cpu_start)
@@ -104,6 +108,8 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         "times_s": times,
         "median_cpu_s": statistics.median(cpu_times),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "device": str(device),
+        "peak_gpu_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None,
         "params": sum(p.numel() for p in net.parameters()),
         "config": {
             "overrides": list(args.override),
@@ -132,6 +138,8 @@ def run_one(args: argparse.Namespace, tile: str, precision: str) -> dict[str, An
         args.size,
         "--threads",
         str(args.threads),
+        "--device",
+        args.device,
         "--warmup",
         str(args.warmup),
         "--repeats",
@@ -154,10 +162,12 @@ def report(records: list[dict[str, Any]], out: Path) -> None:
 
     first = records[0]
     table = Table(
-        title=f"flowdeblur inference: one {first['frame']} frame, {first['threads']} threads, "
+        title=f"flowdeblur inference: one {first['frame']} frame on {first['device']}, {first['threads']} threads, "
         f"{first['allocator']} allocator"
     )
-    for column in ("tile", "precision", "median s/frame", "min–max s", "CPU s / threads", "peak RSS MiB", "in target"):
+    columns = ["tile", "precision", "median s/frame", "min–max s", "CPU s / threads", "peak RSS MiB", "in target"]
+    gpu = first["peak_gpu_mb"] is not None
+    for column in [*columns, "peak GPU MiB"] if gpu else columns:
         table.add_column(column, justify="right")
     for r in records:
         ok = r["median_s"] <= TARGET_S and r["peak_rss_mb"] <= TARGET_RSS_MB
@@ -169,6 +179,7 @@ def report(records: list[dict[str, Any]], out: Path) -> None:
             f"{r['median_cpu_s'] / r['threads']:.2f}",
             f"{r['peak_rss_mb']:.0f}",
             "yes" if ok else "no",
+            *([f"{r['peak_gpu_mb']:.0f}"] if gpu else []),
         )
     Console().print(table)
     for why in sorted({r["precision_choice"] for r in records if r["precision_choice"].startswith("auto")}):

@@ -3,6 +3,7 @@ would have drawn (data order, augmentations, dropout)."""
 
 from __future__ import annotations
 
+import logging
 import random
 from typing import Any, cast
 
@@ -12,12 +13,15 @@ import torch
 
 # np.random.get_state(legacy=True) of the global MT19937 generator: (name, keys, pos, has_gauss, cached_gaussian)
 LegacyState = tuple[str, np.ndarray, int, int, float]
+log = logging.getLogger(__name__)
 
 
 class RngState(pl.Callback):
     """Saves the torch (CPU and CUDA), numpy and python generator states in the checkpoint; restores them on resume.
 
     States are stored as tensors and plain containers, so checkpoints stay loadable with ``weights_only=True``.
+    CUDA states are per visible device: a run resumed with fewer visible GPUs (or none) restores those that
+    exist and says which it skipped; extra GPUs keep their seeded states.
     """
 
     def state_dict(self) -> dict[str, Any]:
@@ -44,5 +48,19 @@ class RngState(pl.Callback):
         np.random.set_state((numpy["name"], keys, numpy["pos"], numpy["has_gauss"], numpy["cached_gaussian"]))
         version, internal, gauss = state_dict["python"]
         random.setstate((version, tuple(internal), gauss))
-        if "cuda" in state_dict and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state_dict["cuda"])
+        if "cuda" in state_dict:
+            restore_cuda_states(list(state_dict["cuda"]))
+
+
+def restore_cuda_states(states: list[torch.Tensor]) -> None:
+    """Restore the saved per-device CUDA generator states onto the devices visible now; note the rest."""
+    visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    for index, state in enumerate(states[:visible]):
+        torch.cuda.set_rng_state(state, index)
+    if len(states) > visible:
+        log.info(
+            "checkpoint has CUDA RNG states for %d devices, %d visible: restored %d, skipped the rest",
+            len(states),
+            visible,
+            min(len(states), visible),
+        )

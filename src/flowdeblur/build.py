@@ -42,6 +42,7 @@ def build_datamodule(cfg: DictConfig) -> DataModule:
         eval_batch_size=data.get("eval_batch_size"),
         num_workers=data.num_workers,
         seed=cfg.get("seed"),
+        render_on=data.get("render_on", "auto"),
     )
 
 

@@ -38,12 +38,14 @@ def pixel_to_normalized(height: int, width: int) -> Tensor:
 
 
 def apply_on_box(matrices: Tensor, box: Box) -> Tensor:
-    """(S, 3, 3) (or (S, 2, 3)) evaluated at every pixel of ``box`` -> (S, y1 - y0, x1 - x0, 2) float32."""
+    """(S, 3, 3) (or (S, 2, 3)) evaluated at every pixel of ``box`` -> (S, y1 - y0, x1 - x0, 2) float32, on the
+    matrices' device."""
     x0, y0, x1, y1 = box
-    xs = torch.arange(x0, x1, dtype=torch.float32)
-    ys = torch.arange(y0, y1, dtype=torch.float32)[:, None]
+    device = matrices.device
+    xs = torch.arange(x0, x1, dtype=torch.float32, device=device)
+    ys = torch.arange(y0, y1, dtype=torch.float32, device=device)[:, None]
     rows = matrices[:, :2, :, None, None].to(torch.float32)
-    out = torch.empty(len(matrices), y1 - y0, x1 - x0, 2)
+    out = torch.empty(len(matrices), y1 - y0, x1 - x0, 2, device=device)
     for c in range(2):
         out[..., c] = rows[:, c, 0] * xs + (rows[:, c, 1] * ys + rows[:, c, 2])
     return out

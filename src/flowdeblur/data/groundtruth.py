@@ -23,8 +23,8 @@ from flowdeblur.data.scene import Layer, Scene
 
 def _displacement(layer: Layer, box: Box, anchor: int, targets: list[int]) -> Tensor:
     """-> (len(targets), bh, bw, 2): where the layer point seen at each box pixel at ``anchor`` is at each
-    target sub-frame, minus the pixel."""
-    return apply_on_box(relative(layer.poses, anchor, targets), box)
+    target sub-frame, minus the pixel; on the device of the layer's texture."""
+    return apply_on_box(relative(layer.poses, anchor, targets).to(layer.texture.device), box)
 
 
 def _layers(scene: Scene, coverage: list[ObjectCoverage | None]) -> list[tuple[Layer, ObjectCoverage]]:

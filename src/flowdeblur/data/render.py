@@ -25,9 +25,11 @@ class ObjectCoverage:
 
 
 def sample_layer(layer: Layer, box: Box) -> Tensor:
-    """Layer texture (C, h, w) seen through its poses (S, 3, 3) at the pixels of ``box`` -> (S, C, bh, bw)."""
+    """Layer texture (C, h, w) seen through its poses (S, 3, 3) at the pixels of ``box`` -> (S, C, bh, bw).
+
+    The poses stay float64 on the CPU; the sampling grid is made on the texture's device."""
     _, h, w = layer.texture.shape
-    grid = apply_on_box(pixel_to_normalized(h, w) @ layer.poses, box)
+    grid = apply_on_box((pixel_to_normalized(h, w) @ layer.poses).to(layer.texture.device), box)
     texture = layer.texture[None].expand(len(grid), -1, -1, -1)
     return F.grid_sample(texture, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
 

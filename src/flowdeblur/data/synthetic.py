@@ -204,15 +204,26 @@ class SyntheticBlurClips(Dataset):
 
     def _synthesize(self, index: int) -> dict[str, Tensor | int]:
         """Render clip ``index``: scene -> sub-frames -> blurry/sharp frames, flow and mask."""
+        return self.render(index, *self.draw(index))
+
+    def draw(self, index: int) -> tuple[Scene, int, np.random.Generator]:
+        """Clip ``index``'s scene (textures on the CPU), M (renders per exposure) and its generator after the draw.
+
+        :meth:`render` of these on any device gives the clip (:mod:`flowdeblur.data.device_stream`)."""
         rng = self.rng(index)
-        t = self.target
         scene, m = self.clip_scene(rng)
+        return scene, m, rng
+
+    def render(self, index: int, scene: Scene, m: int, rng: np.random.Generator) -> dict[str, Tensor | int]:
+        """A drawn clip (:meth:`draw`) -> its sample, on the device of the scene's textures."""
+        t = self.target
         subframes, coverage = render_subframes(scene, self.size, m)
         blurry, sharp = expose(subframes, m, None if self.noise is None else self.noise.sampler(rng))
         anchor = t * m + m // 2
         if self.noise_std > 0:
             noise = torch.Generator().manual_seed(int(rng.integers(2**62)))
-            blurry = (blurry + self.noise_std * torch.randn(blurry.shape, generator=noise)).clamp(0.0, 1.0)
+            draws = torch.randn(blurry.shape, generator=noise).to(blurry.device)
+            blurry = (blurry + self.noise_std * draws).clamp(0.0, 1.0)
         neighbours = [i * m + m // 2 for i in range(self.num_frames) if i != t]
         exposure = range(t * m, (t + 1) * m)
         return {

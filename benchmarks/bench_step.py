@@ -1,0 +1,178 @@
+"""Launch budget and compile: dispatched ops per training step and per 720p frame; compiled vs eager step time.
+
+``python -m benchmarks.bench_step [--quick] [--crop 256] [--frame 720x1280] [--no-compile]``
+
+Ops are counted with a dispatch mode (:class:`benchmarks.step.OpCounter`: every aten op dispatched, views
+included; a custom op counts as one) over one training step (:func:`benchmarks.step.train_step`: default
+preset, its batch size, ``--crop``², bf16 autocast, forward, backward, non-finite flag, clipping, fused
+optimizer update) after a first step that builds the optimizer state, and over one whole-frame inference of a
+``--frame`` window (bf16 autocast, no autograd). Two paths: ``cpu`` (what this CPU runs: the compiled CPU
+kernels of ops/ count as one op each) and ``gpu`` (the branch a CUDA tensor takes in ops/, counted on the CPU:
+the CPU-only kernels are off and the scan is the GPU one, :func:`benchmarks.step.gpu_scan_impl`); ``kernels``
+leaves out views (``select``, ``slice``, ``view``, ``detach``, ... launch nothing on a GPU). Targets on the gpu
+path: <= 400 per training step, <= 300 per 720p frame.
+
+Compile: the median time of ``--steps`` training steps with the network eager and under ``torch.compile``
+(``FlowDeblurNet.compile()``); the compile time is the first compiled step's time minus an eager step's. On
+CPU, and on a shared machine, compiled may well be slower; the numbers are what was measured.
+
+Each part runs in a fresh process (one thread per ``--threads``; the gpu path under ``TRITON_INTERPRET=1`` so
+that a Triton scan, where the ops package has one, runs on CPU tensors). Writes ``outputs/bench/step.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import nullcontext
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.common import write_results
+
+TARGETS = {"train_step": 400, "frame": 300}
+
+
+def kernel_ops(ops: dict[str, int]) -> int:
+    """Ops that launch work on a GPU: all but views and aliases."""
+    return sum(n for name, n in ops.items() if not _is_view(name))
+
+
+def _is_view(name: str) -> bool:
+    packet = getattr(torch.ops.aten, name.removeprefix("aten."), None) if name.startswith("aten.") else None
+    default = getattr(packet, "default", None)
+    return bool(default is not None and (default.is_view or name in ("aten.detach", "aten.alias", "aten.lift_fresh")))
+
+
+def count_worker(path: str, crop: int, frame: tuple[int, int]) -> list[dict[str, Any]]:
+    from benchmarks.step import build_step, count_ops, frame_restorer, gpu_path, train_step
+
+    device = torch.device("cpu")
+    records = []
+    with gpu_path() if path == "gpu" else nullcontext([]) as overrides:
+        parts = build_step(overrides, crop, device)
+        train_step(parts, 0)
+        counted = count_ops(lambda: train_step(parts, 1))
+        batch = parts.batch["blurry"].shape
+        records.append(_ops_record("train_step", path, f"{tuple(batch)} bf16", counted.ops, overrides))
+        restore = frame_restorer(overrides, device)
+        window = torch.rand(parts.module.net.num_frames, 3, *frame)
+        counted = count_ops(lambda: restore(window))
+        records.append(_ops_record("frame", path, f"{frame[1]}x{frame[0]} bf16", counted.ops, overrides))
+    return records
+
+
+def _ops_record(what: str, path: str, shape: str, ops: dict[str, int], overrides: list[str]) -> dict[str, Any]:
+    total = sum(ops.values())
+    return {
+        "what": what,
+        "path": path,
+        "shape": shape,
+        "ops": total,
+        "kernels": kernel_ops(ops),
+        "target": TARGETS[what] if path == "gpu" else None,
+        "overrides": overrides,
+        "top": dict(sorted(ops.items(), key=lambda kv: -kv[1])[:15]),
+    }
+
+
+def compile_worker(crop: int, steps: int) -> dict[str, Any]:
+    from benchmarks.step import build_step, train_step
+
+    parts = build_step([], crop, torch.device("cpu"))
+    eager = []
+    for step in range(steps + 1):
+        start = time.perf_counter()
+        train_step(parts, step)
+        eager.append(time.perf_counter() - start)
+    parts.module.net.compile()
+    compiled = []
+    for step in range(steps + 1):
+        start = time.perf_counter()
+        train_step(parts, step)
+        compiled.append(time.perf_counter() - start)
+    eager_s, compiled_s = statistics.median(eager[1:]), statistics.median(compiled[1:])
+    return {
+        "what": "compile",
+        "crop": crop,
+        "batch": int(parts.batch["blurry"].shape[0]),
+        "threads": torch.get_num_threads(),
+        "eager_step_s": eager_s,
+        "compiled_step_s": compiled_s,
+        "compile_s": compiled[0] - eager_s,
+        "speedup": eager_s / compiled_s,
+        "steps": steps,
+    }
+
+
+def run_worker(args: argparse.Namespace, part: str) -> list[dict[str, Any]]:
+    command = [sys.executable, "-m", "benchmarks.bench_step", "--worker", part, "--crop", str(args.crop)]
+    command += ["--frame", args.frame, "--steps", str(args.steps), "--threads", str(args.threads)]
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+    if part == "gpu":
+        env["TRITON_INTERPRET"] = "1"
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    if done.returncode != 0:
+        Console().print(f"[red]{part} failed[/red]: {done.stderr.strip().splitlines()[-1:]}")
+        return [{"what": part, "error": done.stderr[-2000:]}]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def report(records: list[dict[str, Any]]) -> None:
+    table = Table(title="dispatched ops (launch budget; the targets apply to the gpu path)")
+    for column in ("what", "path", "shape", "ops", "kernels (no views)", "target", "in target"):
+        table.add_column(column, justify="right")
+    for r in records:
+        if "ops" not in r:
+            continue
+        target = r["target"]
+        verdict = "" if target is None else ("yes" if r["ops"] <= target else "no")
+        table.add_row(r["what"], r["path"], r["shape"], str(r["ops"]), str(r["kernels"]), str(target or ""), verdict)
+    Console().print(table)
+    for r in records:
+        if r.get("what") == "compile" and "eager_step_s" in r:
+            Console().print(
+                f"training step at {r['crop']}², batch {r['batch']}, {r['threads']} threads: eager "
+                f"{r['eager_step_s']:.2f} s, compiled {r['compiled_step_s']:.2f} s ({r['speedup']:.2f}x), "
+                f"compile {r['compile_s']:.0f} s"
+            )
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--crop", type=int, default=256)
+    parser.add_argument("--frame", default="720x1280", help="height x width of the inference frame")
+    parser.add_argument("--steps", type=int, default=3, help="timed training steps per mode (compile)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-compile", action="store_true", help="skip the compiled vs eager timing")
+    parser.add_argument("--quick", action="store_true", help="128² steps, a 256x448 frame, 2 timed steps")
+    parser.add_argument("--worker", choices=("cpu", "gpu", "compile"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.crop, args.frame, args.steps = 128, "256x448", 2
+    frame = tuple(int(v) for v in args.frame.split("x"))
+    if args.worker:
+        torch.set_num_threads(args.threads)
+        if args.worker == "compile":
+            out: Any = [compile_worker(args.crop, args.steps)]
+        else:
+            out = count_worker(args.worker, args.crop, (frame[0], frame[1]))
+        print(json.dumps(out))
+        return []
+    parts = ["cpu", "gpu"] + ([] if args.no_compile else ["compile"])
+    records = [r for part in parts for r in run_worker(args, part)]
+    report(records)
+    print(f"wrote {write_results('step', records)}")
+    return records
+
+
+if __name__ == "__main__":
+    main()

@@ -9,7 +9,7 @@ SWEEP ?= ablation_encoder
 DIR ?=
 ARGS ?=
 
-.PHONY: install train test test-slow bench sweep ablation report eval infer lint clean
+.PHONY: install train test test-slow bench gpu-check sweep ablation report eval infer lint clean
 
 install: $(STAMP)
 
@@ -35,6 +35,11 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run $(ARGS)
+
+# On a GPU machine whose python has torch (CUDA) and the packages listed in benchmarks/gpu_check.py: no install.
+GPU_PYTHON ?= python3
+gpu-check:
+	PYTHONPATH=src $(GPU_PYTHON) -m benchmarks.gpu_check $(ARGS)
 
 sweep: $(STAMP)
 	$(PY) -m flowdeblur.train -m +sweep=$(SWEEP) $(ARGS)
@@ -107,7 +112,8 @@ help:
 	@printf $(HELP_ROW) test "the test suite without the slow tests" "~5-10 min"
 	@printf $(HELP_ROW) test-slow "only the slow tests" "> 10 min"
 	@printf $(HELP_ROW) lint "ruff check, ruff format --check, mypy" "~1 min"
-	@printf $(HELP_ROW) bench "ops, training and inference benchmarks -> outputs/bench/*.json" "~5 min"
+	@printf $(HELP_ROW) bench "ops, training, 720p, ops per step, compile, data stream -> outputs/bench" "~15 min"
+	@printf $(HELP_ROW) gpu-check "on a CUDA machine, no install: kernels, training, 720p, DDP, compile" "<= 8 min"
 	@printf $(HELP_ROW) sweep "a grid of runs, SWEEP=$(SWEEP) (15 jobs) -> multirun/<date>/<time>" "> 1 h"
 	@printf $(HELP_ROW) ablation "the central ablation (lr on validation, 2 budgets, 5 seeds), resumable; ABLATION=quick" "~14 h / ~30 min"
 	@printf $(HELP_ROW) report "compare runs: DIR=\"<run dirs, sweep dirs, folders, 'globs'>\"" "seconds"

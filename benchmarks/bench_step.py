@@ -9,7 +9,7 @@ optimizer update) after a first step that builds the optimizer state, and over o
 ``--frame`` window (bf16 autocast, no autograd). Two paths: ``cpu`` (what this CPU runs: the compiled CPU
 kernels of ops/ count as one op each) and ``gpu`` (the branch a CUDA tensor takes in ops/, counted on the CPU:
 the CPU-only kernels are off and the scan is the GPU one, :func:`benchmarks.step.gpu_scan_impl`); ``kernels``
-leaves out views (``select``, ``slice``, ``view``, ``detach``, ... launch nothing on a GPU). Targets on the gpu
+("not views") leaves out views (``select``, ``slice``, ``view``, ``detach``, ... launch nothing on a GPU). Targets on the gpu
 path: <= 400 per training step, <= 300 per 720p frame.
 
 Compile: the median time of ``--steps`` training steps with the network eager and under ``torch.compile``
@@ -37,56 +37,42 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.common import write_results
+from benchmarks.step import OpCounter, build_step, count_ops, frame_restorer, gpu_path, train_step
 
 TARGETS = {"train_step": 400, "frame": 300}
 
 
-def kernel_ops(ops: dict[str, int]) -> int:
-    """Ops that launch work on a GPU: all but views and aliases."""
-    return sum(n for name, n in ops.items() if not _is_view(name))
-
-
-def _is_view(name: str) -> bool:
-    packet = getattr(torch.ops.aten, name.removeprefix("aten."), None) if name.startswith("aten.") else None
-    default = getattr(packet, "default", None)
-    return bool(default is not None and (default.is_view or name in ("aten.detach", "aten.alias", "aten.lift_fresh")))
-
-
 def count_worker(path: str, crop: int, frame: tuple[int, int]) -> list[dict[str, Any]]:
-    from benchmarks.step import build_step, count_ops, frame_restorer, gpu_path, train_step
-
     device = torch.device("cpu")
     records = []
     with gpu_path() if path == "gpu" else nullcontext([]) as overrides:
         parts = build_step(overrides, crop, device)
         train_step(parts, 0)
         counted = count_ops(lambda: train_step(parts, 1))
-        batch = parts.batch["blurry"].shape
-        records.append(_ops_record("train_step", path, f"{tuple(batch)} bf16", counted.ops, overrides))
+        b, t = parts.batch["blurry"].shape[:2]
+        records.append(_ops_record("train_step", path, f"{b}x{t} frames {crop}²", counted, overrides))
         restore = frame_restorer(overrides, device)
         window = torch.rand(parts.module.net.num_frames, 3, *frame)
         counted = count_ops(lambda: restore(window))
-        records.append(_ops_record("frame", path, f"{frame[1]}x{frame[0]} bf16", counted.ops, overrides))
+        records.append(_ops_record("frame", path, f"{t} frames {frame[1]}x{frame[0]}", counted, overrides))
     return records
 
 
-def _ops_record(what: str, path: str, shape: str, ops: dict[str, int], overrides: list[str]) -> dict[str, Any]:
-    total = sum(ops.values())
+def _ops_record(what: str, path: str, shape: str, counted: OpCounter, overrides: list[str]) -> dict[str, Any]:
     return {
         "what": what,
         "path": path,
         "shape": shape,
-        "ops": total,
-        "kernels": kernel_ops(ops),
+        "precision": "bf16 autocast",
+        "ops": counted.total,
+        "kernels": counted.kernels,
         "target": TARGETS[what] if path == "gpu" else None,
         "overrides": overrides,
-        "top": dict(sorted(ops.items(), key=lambda kv: -kv[1])[:15]),
+        "top": dict(counted.ops.most_common(15)),
     }
 
 
 def compile_worker(crop: int, steps: int) -> dict[str, Any]:
-    from benchmarks.step import build_step, train_step
-
     parts = build_step([], crop, torch.device("cpu"))
     eager = []
     for step in range(steps + 1):
@@ -127,8 +113,8 @@ def run_worker(args: argparse.Namespace, part: str) -> list[dict[str, Any]]:
 
 
 def report(records: list[dict[str, Any]]) -> None:
-    table = Table(title="dispatched ops (launch budget; the targets apply to the gpu path)")
-    for column in ("what", "path", "shape", "ops", "kernels (no views)", "target", "in target"):
+    table = Table(title="dispatched ops (bf16 autocast; the launch-budget targets apply to the gpu path)")
+    for column in ("what", "path", "input", "ops", "not views", "target", "in target"):
         table.add_column(column, justify="right")
     for r in records:
         if "ops" not in r:

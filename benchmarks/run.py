@@ -1,7 +1,8 @@
-"""``make bench``: ops, training and inference benchmarks, then ``outputs/bench/summary.json`` merging them.
+"""``make bench``: ops, training, inference, launch-budget/compile and data-stream benchmarks, then
+``outputs/bench/summary.json`` merging them.
 
-``python -m benchmarks.run [--quick] [--only ops train infer]``; on a machine with CUDA every benchmark adds GPU
-records. The summary leads with ``floors``: for every op, pass and thread count of the ops benchmark, the bytes
+``python -m benchmarks.run [--quick] [--only ops train infer step data]``; on a machine with CUDA the ops and
+training benchmarks add GPU records (``bench_infer --device cuda`` and ``bench_data --device cuda`` time the GPU). The summary leads with ``floors``: for every op, pass and thread count of the ops benchmark, the bytes
 the op must move, the copy bandwidth measured in the same run, the floor time and the ratios time / floor
 (printed too).
 """
@@ -12,11 +13,17 @@ import argparse
 import json
 from typing import Any
 
-from benchmarks import bench_infer, bench_ops, bench_train
+from benchmarks import bench_data, bench_infer, bench_ops, bench_step, bench_train
 from benchmarks.bench_ops import TARGETS
 from benchmarks.common import OUT_DIR, machine
 
-PARTS = {"ops": bench_ops.main, "train": bench_train.main, "infer": bench_infer.main}
+PARTS = {
+    "ops": bench_ops.main,
+    "train": bench_train.main,
+    "infer": bench_infer.main,
+    "step": bench_step.main,
+    "data": bench_data.main,
+}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,20 +30,28 @@ from flowdeblur.ops import correlation, scan, scan_native
 
 
 class OpCounter(TorchDispatchMode):
-    """Counts the ops dispatched while it is active, by name. A custom op counts as one: the mode is off while
-    an op runs, so the ops inside it are not seen."""
+    """Counts the ops dispatched while it is active, by name, and among them the views (``slice``, ``view``,
+    ``detach``, ...: metadata only, no kernel on a GPU). A custom op counts as one: the mode is off while an op
+    runs, so the ops inside it are not seen."""
 
     def __init__(self) -> None:
         super().__init__()
         self.ops: Counter[str] = Counter()
+        self.views = 0
 
     def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         self.ops[str(func.overloadpacket)] += 1
+        self.views += bool(func.is_view)
         return func(*args, **(kwargs or {}))
 
     @property
     def total(self) -> int:
         return sum(self.ops.values())
+
+    @property
+    def kernels(self) -> int:
+        """Ops that are not views."""
+        return self.total - self.views
 
 
 def gpu_scan_impl() -> str:

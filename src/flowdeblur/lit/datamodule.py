@@ -70,6 +70,7 @@ class DataModule(pl.LightningDataModule):
         self.workers = num_workers
         self.render_on = render_on
         self.seed = seed
+        self.detached_device = torch.device("cpu")  # the device assumed without a trainer (benchmarks)
 
     def setup(self, stage: str | None = None) -> None:
         for split, factory in self.factories.items():
@@ -92,8 +93,8 @@ class DataModule(pl.LightningDataModule):
         return max(1, min(8, len(os.sched_getaffinity(0)) // max(1, local) - 1))
 
     def device(self) -> torch.device:
-        """The trainer's device (the CPU when no trainer is attached)."""
-        return self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
+        """The trainer's device (``detached_device`` when no trainer is attached)."""
+        return self.trainer.strategy.root_device if self.trainer is not None else self.detached_device
 
     def renders_train_on_device(self) -> bool:
         """Whether training clips are rendered on the device (``render_on``, and a data set that can)."""

@@ -28,7 +28,9 @@ from flowdeblur.config import compose_config
 TARGET_CLIPS_S = 200.0
 
 
-def stream_rate(render_on: str, device: torch.device, crop: int, batches: int, overrides: list[str] = ()) -> dict[str, Any]:
+def stream_rate(
+    render_on: str, device: torch.device, crop: int, batches: int, overrides: list[str] = ()
+) -> dict[str, Any]:
     """Clips/s of the training stream (module docstring) rendered ``render_on`` (cpu | device) onto ``device``."""
     cfg = compose_config([*overrides, f"data.train.crop={crop}", f"data.render_on={render_on}"], output_dir=OUT_DIR)
     datamodule = build_datamodule(cfg)

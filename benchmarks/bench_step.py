@@ -8,9 +8,9 @@ preset, its batch size, ``--crop``², bf16 autocast, forward, backward, non-fini
 optimizer update) after a first step that builds the optimizer state, and over one whole-frame inference of a
 ``--frame`` window (bf16 autocast, no autograd). Two paths: ``cpu`` (what this CPU runs: the compiled CPU
 kernels of ops/ count as one op each) and ``gpu`` (the branch a CUDA tensor takes in ops/, counted on the CPU:
-the CPU-only kernels are off and the scan is the GPU one, :func:`benchmarks.step.gpu_scan_impl`); ``kernels``
-("not views") leaves out views (``select``, ``slice``, ``view``, ``detach``, ... launch nothing on a GPU). Targets on the gpu
-path: <= 400 per training step, <= 300 per 720p frame.
+the CPU-only kernels are off and the scan is the GPU one, :func:`benchmarks.step.gpu_scan_impl`);
+``kernels`` ("not views") leaves out views (``select``, ``slice``, ``view``, ``detach``, ... launch nothing
+on a GPU). Targets on the gpu path: <= 400 per training step, <= 300 per 720p frame.
 
 Compile: the median time of ``--steps`` training steps with the network eager and under ``torch.compile``
 (``FlowDeblurNet.compile()``); the compile time is the first compiled step's time minus an eager step's. On

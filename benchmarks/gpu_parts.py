@@ -110,7 +110,9 @@ def fused_ops(device: torch.device, sizes: Sizes) -> dict[str, Any]:
     got = _values_and_grads(lambda a, v: correlation.local_correlation(a, v, 2), [f1, f2], cgrad)
     figures["correlation_max_err"] = _max_error(got, reference)
     std = correlation.standardised
-    reference = _values_and_grads(lambda a, v: correlation.local_correlation_reference(std(a), std(v), 2), [f1, f2], cgrad)
+    reference = _values_and_grads(
+        lambda a, v: correlation.local_correlation_reference(std(a), std(v), 2), [f1, f2], cgrad
+    )
     got = _values_and_grads(lambda a, v: correlation.cosine_correlation(a, v, 2), [f1, f2], cgrad)
     figures["cosine_correlation_max_err"] = _max_error(got, reference)
     figures["max_err"] = max(v for k, v in figures.items() if k.endswith("_max_err"))
@@ -257,7 +259,9 @@ def ddp_smoke(device: torch.device, sizes: Sizes) -> dict[str, Any]:
     cfg = compose_config([*overrides, "data.val.length=4"], output_dir=OUT_DIR)
     module, datamodule = build_module(cfg), build_datamodule(cfg)
     strategy = DDPStrategy(process_group_backend=backend, find_unused_parameters=False)
-    trainer = _trainer(device, sizes.ddp_steps, [], strategy=strategy, limit_val_batches=2, val_check_interval=sizes.ddp_steps)
+    trainer = _trainer(
+        device, sizes.ddp_steps, [], strategy=strategy, limit_val_batches=2, val_check_interval=sizes.ddp_steps
+    )
     try:
         trainer.fit(module, datamodule)
         world = trainer.world_size

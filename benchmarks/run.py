@@ -2,7 +2,8 @@
 ``outputs/bench/summary.json`` merging them.
 
 ``python -m benchmarks.run [--quick] [--only ops train infer step data]``; on a machine with CUDA the ops and
-training benchmarks add GPU records (``bench_infer --device cuda`` and ``bench_data --device cuda`` time the GPU). The summary leads with ``floors``: for every op, pass and thread count of the ops benchmark, the bytes
+training benchmarks add GPU records (``bench_infer --device cuda`` and ``bench_data --device cuda`` time the
+GPU). The summary leads with ``floors``: for every op, pass and thread count of the ops benchmark, the bytes
 the op must move, the copy bandwidth measured in the same run, the floor time and the ratios time / floor
 (printed too).
 """

@@ -113,9 +113,7 @@ def train_step(parts: StepParts, step: int = 0) -> Tensor:
     return loss.detach()
 
 
-def frame_restorer(
-    overrides: list[str], device: torch.device, tile: int | None = None
-) -> Callable[[Tensor], Tensor]:
+def frame_restorer(overrides: list[str], device: torch.device, tile: int | None = None) -> Callable[[Tensor], Tensor]:
     """The default preset's network (random weights) as ``infer`` runs it: window (T, 3, H, W) -> (3, H, W);
     whole frames, or strips owning ``tile`` rows (equal to whole frames, :mod:`flowdeblur.inference.tiled`)."""
     cfg = compose_config([*overrides, "lpips_metric=false"], output_dir=OUT_DIR)

@@ -69,8 +69,14 @@ def test_auto_renders_in_the_workers_on_a_cpu(tmp_path: Path) -> None:
 
 def test_training_with_device_rendering(tmp_path: Path) -> None:
     cfg = compose_config([*RUN, "data.render_on=device"], output_dir=tmp_path)
-    trainer = pl.Trainer(max_steps=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False, limit_val_batches=0)
+    trainer = pl.Trainer(
+        max_steps=2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+    )
     trainer.fit(build_module(cfg), build_datamodule(cfg))
     assert trainer.global_step == 2
 

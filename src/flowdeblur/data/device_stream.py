@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -75,6 +75,7 @@ class DrawnBatch:
     def render(self, device: torch.device) -> dict[str, Any]:
         """-> the batch the CPU loader would give (``blurry``, ``sharp`` (B, T, 3, H, W), ``flow``, ``mask``,
         ``target``, ``index``, ``clip`` (B,)) on ``device``, plus ``target_index`` (int)."""
+
         def move(tensor: Tensor) -> Tensor:  # asynchronous from pinned memory (see pin_memory)
             return tensor.to(device, non_blocking=tensor.is_pinned())
 
@@ -82,7 +83,10 @@ class DrawnBatch:
         batch: dict[str, Any] = {}
         for key, first in samples[0].items():
             values = [s[key] for s in samples]
-            batch[key] = torch.stack(values) if isinstance(first, Tensor) else move(self._host(torch.tensor(values)))
+            if isinstance(first, Tensor):
+                batch[key] = torch.stack([cast(Tensor, v) for v in values])
+            else:
+                batch[key] = move(self._host(torch.tensor(values)))
         batch["target_index"] = self.clips.target
         return batch
 
@@ -119,4 +123,3 @@ def base_clips(dataset: Any) -> SyntheticBlurClips:
     if not isinstance(inner, SyntheticBlurClips):
         raise TypeError(f"expected a SyntheticBlurClips data set, got {type(dataset).__name__}")
     return inner
-

@@ -153,7 +153,10 @@ class FlowDeblurModule(pl.LightningModule):
         self.guard.resolve()
 
     def configure_gradient_clipping(
-        self, optimizer: torch.optim.Optimizer, gradient_clip_val: float | None = None, gradient_clip_algorithm: str | None = None
+        self,
+        optimizer: torch.optim.Optimizer,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str | None = None,
     ) -> None:
         """Clip as Lightning does; a fused optimizer (never under fp16 loss scaling here) is clipped directly."""
         if not takes_found_inf(optimizer) or not gradient_clip_val:

@@ -60,7 +60,7 @@ def test_training_steps_read_no_device_scalar(tmp_path: Path) -> None:
 
     module.optimizer_step = watched_step  # type: ignore[method-assign]
     trainer = pl.Trainer(
-        max_steps=3,
+        max_steps=2,
         precision="bf16-mixed",
         gradient_clip_val=1.0,
         logger=False,
@@ -70,5 +70,5 @@ def test_training_steps_read_no_device_scalar(tmp_path: Path) -> None:
         limit_val_batches=0,
     )
     trainer.fit(module, build_datamodule(cfg))
-    assert trainer.global_step == 3
+    assert trainer.global_step == 2
     assert not reads.where, f"{len(reads.where)} host reads in a training step, first at:\n{reads.where[0]}"

@@ -34,7 +34,8 @@ def describe(device: torch.device, precision: str, world_size: int) -> str:
         where = f"cuda:{index} ({name}, {bf16}; {visible} visible GPU{'s' * (visible != 1)})"
         switches = f", TF32 {tf32}, cudnn.benchmark {bench}"
     else:
-        where, switches = f"{device.type} ({torch.get_num_threads()} threads)", ""
+        threads = torch.get_num_threads()
+        where, switches = f"{device.type} ({threads} thread{'s' * (threads != 1)})", ""
     processes = f", {world_size} processes" if world_size > 1 else ""
     return f"device: {where}, precision {precision}{processes}{switches}"
 

@@ -19,6 +19,7 @@ from flowdeblur.build import build_datamodule, build_module
 from flowdeblur.config import compose_config
 from flowdeblur.distributed.process_group import teardown_process_group
 from flowdeblur.ops import correlation, scan
+from flowdeblur.ops.triton_kernels import interpreted as triton_interpreted
 
 
 @dataclass
@@ -98,7 +99,8 @@ def fused_ops(device: torch.device, sizes: Sizes) -> dict[str, Any]:
     grad = torch.randn(b, 4 * c, h, w, generator=generator)
     x, gates, grad = x.to(device), gates.to(device), grad.to(device)
     reference = _values_and_grads(lambda a, g: scan.gated_scan_4(a, g, impl="reference"), [x, gates], grad)
-    for impl in (i for i in scan.IMPLS if i != "reference"):
+    runnable = device.type == "cuda" or triton_interpreted()  # Triton kernels: CUDA, or its CPU interpreter
+    for impl in (i for i in scan.IMPLS if i != "reference" and (i != "triton" or runnable)):
         for layout, memory in (("nchw", torch.contiguous_format), ("channels_last", torch.channels_last)):
             inputs = [x.contiguous(memory_format=memory), gates.contiguous(memory_format=memory)]
             got = _values_and_grads(lambda a, g, i=impl: scan.gated_scan_4(a, g, impl=i), inputs, grad)

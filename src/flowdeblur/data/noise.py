@@ -64,7 +64,8 @@ class PoissonGaussian:
 
         def add(linear: Tensor) -> Tensor:
             std = (linear * a + b).sqrt_()
-            return (linear + std * torch.randn(linear.shape, generator=generator)).clamp_(0.0, 1.0)
+            draws = torch.randn(linear.shape, generator=generator).to(linear.device)  # same draws on any device
+            return (linear + std * draws).clamp_(0.0, 1.0)
 
         return add
 

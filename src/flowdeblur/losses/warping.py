@@ -28,7 +28,6 @@ target at the level (mean absolute gradient over RGB), so flow may change across
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -124,8 +123,7 @@ class WarpingLoss(nn.Module):
         occlusion_ramp: training calls over which the quantile then goes linearly from 1 to
             ``occlusion_quantile``.
 
-    The number of training calls is a buffer (saved in checkpoints, so a resumed run continues the schedule),
-    mirrored by a host-side count so that a step does not read it back from the device.
+    The number of training calls is a buffer (saved in checkpoints, so a resumed run continues the schedule).
     """
 
     def __init__(
@@ -158,17 +156,10 @@ class WarpingLoss(nn.Module):
         self.occlusion_ramp = int(occlusion_ramp)
         self.calls: Tensor
         self.register_buffer("calls", torch.zeros((), dtype=torch.long))
-        self._host_calls: int | None = 0
-
-    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
-        super()._load_from_state_dict(*args, **kwargs)
-        self._host_calls = None  # read the loaded count back once, at the next call
 
     def current_quantile(self) -> float:
         """The occlusion quantile of the annealing schedule at the current number of training calls."""
-        if self._host_calls is None:
-            self._host_calls = int(self.calls)
-        done = self._host_calls - self.occlusion_start
+        done = int(self.calls) - self.occlusion_start
         if done < 0:
             return 1.0
         fraction = 1.0 if self.occlusion_ramp <= 0 else min(1.0, done / self.occlusion_ramp)
@@ -190,7 +181,6 @@ class WarpingLoss(nn.Module):
         quantile = self.quantile_on_device()
         if self.training:
             self.calls += 1
-            self._host_calls = (self._host_calls or 0) + 1
         photometric, smoothness = [], []
         with torch.autocast(window.device.type, enabled=False):
             window = window.float()

@@ -119,7 +119,20 @@ class Text:
         return f"null or {kind}" if self.null else kind
 
 
-Spec = Number | Numbers | Size | Flag | Text
+@dataclass(frozen=True)
+class AutoOr:
+    """``auto`` or a value ``number`` accepts."""
+
+    number: Number
+
+    def accepts(self, value: Any) -> bool:
+        return value == "auto" or self.number.accepts(value)
+
+    def expected(self) -> str:
+        return f"auto or {self.number.expected()}"
+
+
+Spec = Number | Numbers | Size | Flag | Text | AutoOr
 
 
 def Int(low: float | None = None, high: float | None = None, *, null: bool = False, note: str = "") -> Number:
@@ -157,7 +170,8 @@ OPTIONS: dict[str, Spec] = {
     "data.root": Text(),
     "data.batch_size": INT_1,
     "data.eval_batch_size": INT_1,
-    "data.num_workers": Int(0),
+    "data.num_workers": AutoOr(Int(0)),
+    "data.render_on": Text(("auto", "cpu", "device")),
     "data.blur_subframes": INT_1,
     "data.max_objects": Int(0),
     "data.max_speed": NONNEGATIVE,

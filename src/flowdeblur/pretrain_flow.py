@@ -66,10 +66,18 @@ def evaluate(backbone: nn.Module, loader: DataLoader, autocast: bool) -> dict[st
 
 
 def config_hash(cfg: DictConfig) -> str:
-    """sha256 (16 hex digits) of the resolved recipe: backbone, data and training settings, not paths."""
-    recipe = {key: OmegaConf.to_container(cfg[key], resolve=True) for key in ("data", "pretrain")}
-    recipe["flow"] = OmegaConf.to_container(without_weights(cfg.model.flow), resolve=True)
+    """sha256 (16 hex digits) of the resolved recipe: the backbone's config and the ``pretrain`` settings."""
+    recipe = {
+        "flow": OmegaConf.to_container(without_weights(cfg.model.flow), resolve=True),
+        "pretrain": OmegaConf.to_container(cfg.pretrain, resolve=True),
+    }
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def data_hash(data: DictConfig) -> str:
+    """sha256 (16 hex digits) of the resolved data config the weights were trained on."""
+    resolved = OmegaConf.to_container(data, resolve=True)
+    return hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def source_commit() -> str:
@@ -125,6 +133,7 @@ def pretrain(cfg: DictConfig) -> dict[str, Any]:
     results = {**history[-1], "time/train_s": time.perf_counter() - start, "history": history}
     metadata = {
         "config_hash": config_hash(cfg),
+        "data_hash": data_hash(cfg.data),
         "commit": commit,
         "backbone": OmegaConf.to_container(without_weights(cfg.model.flow), resolve=True),
         "recipe": OmegaConf.to_container(recipe, resolve=True),

@@ -150,9 +150,10 @@ def test_the_shipped_weights_carry_their_recipe_and_load_by_name(tmp_path: Path)
 
     state, metadata = read_flow_weights("pwc_synthetic")
     recipe = compose_config([], config_name="pretrain_flow", output_dir=tmp_path)
-    # conf/pretrain_flow.yaml (data, backbone, recipe) is what made the file: `make pretrain-flow` reproduces it
+    # conf/pretrain_flow.yaml (backbone and recipe) is what made the file: `make pretrain-flow` reproduces it
     assert metadata["config_hash"] == config_hash(recipe), "rerun `make pretrain-flow`: the recipe changed"
     assert len(metadata["commit"]) == 40 and int(metadata["commit"], 16) >= 0
+    assert len(metadata["data_hash"]) == 16 and int(metadata["data_hash"], 16) >= 0
     val = json.loads(metadata["val"])
     assert val["val/epe_moving"] < 0.9 * val["val/epe_moving_zero_flow"]  # it learned motion
     net = build_net(compose_config(["model.flow.weights=pwc_synthetic"]).model)

@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -19,6 +20,9 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.common import peak_rss_mb, stats, write_results
+
+# the newest `make train` run (its metrics.json holds the validation gain per training minute)
+MAKE_TRAIN_METRICS = Path("outputs/train/latest/metrics.json")
 
 PRESETS = ("tcsvt", "fac", "content_encoder", "static_encoder", "static_encoder_wide", "no_warp_loss")
 
@@ -111,8 +115,30 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             f"{r['macs'] / 1e9:.2f}",
         )
     Console().print(table)
+    if learning := make_train_learning():
+        records.append(learning)
+        print(
+            f"make train ({learning['run']}): +{learning['val_gain_db']:.2f} dB on validation in "
+            f"{learning['train_s'] / 60:.1f} training minutes = {learning['val_db_per_train_min']:.3f} dB per minute"
+        )
     print(f"wrote {write_results('train', records)}")
     return records
+
+
+def make_train_learning(path: Path = MAKE_TRAIN_METRICS) -> dict[str, Any] | None:
+    """dB gained per training minute by the newest ``make train`` run, or None when there is none."""
+    if not path.is_file():
+        return None
+    metrics = json.loads(path.read_text())
+    if "val/psnr_gain_per_min" not in metrics:
+        return None
+    return {
+        "preset": "make train",
+        "run": str(path.parent.resolve()),
+        "val_gain_db": metrics["val/psnr"] - metrics["val/psnr_input"],
+        "train_s": metrics["time/train_s"],
+        "val_db_per_train_min": metrics["val/psnr_gain_per_min"],
+    }
 
 
 if __name__ == "__main__":

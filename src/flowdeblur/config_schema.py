@@ -207,6 +207,8 @@ OPTIONS: dict[str, Spec] = {
     "model.flow.occlusion_start": Int(0),
     "model.flow.occlusion_ramp": Int(0),
     "model.flow.level_weights": Numbers(NONNEGATIVE, null=True),
+    "model.flow.weights": Text(null=True),
+    "model.flow.trainable": Flag(),
     "model.flow.preset": Text(),
     "model.flow.penalty": Text(),
     "model.source.feature_std": NONNEGATIVE,

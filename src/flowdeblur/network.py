@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from flowdeblur.deblurrers.align import align_window
 from flowdeblur.deblurrers.base import Deblurrer
 from flowdeblur.flow.base import FlowBackbone, MotionFeatures, check_window
+from flowdeblur.flow.pretrained import prepare_flow, without_weights
 from flowdeblur.layers.base import ConditionedLayer, WeightSpec
 from flowdeblur.sources.base import HeadFactory, WeightSource
 
@@ -110,12 +111,14 @@ class FlowDeblurNet(nn.Module):
         return NetOutput(restored=restored[..., :h, :w], motion=motion, weights=weights)
 
 
-def build_net(model_cfg: DictConfig, seed: int | None = None) -> FlowDeblurNet:
+def build_net(model_cfg: DictConfig, seed: int | None = None, pretrained: bool = True) -> FlowDeblurNet:
     """The network from the ``model`` config node (flow, source, head, layer, deblurrer, window); with ``seed``
-    every part is initialised under :func:`seeded` (paired variants)."""
+    every part is initialised under :func:`seeded` (paired variants); with ``pretrained``, the flow backbone's
+    ``model.flow.weights`` are then loaded into the built network
+    (:func:`flowdeblur.flow.pretrained.prepare_flow`)."""
     with seeded(seed, "flow"):
-        flow = instantiate(model_cfg.flow)
-    return FlowDeblurNet(
+        flow = instantiate(without_weights(model_cfg.flow))
+    net = FlowDeblurNet(
         flow=flow,
         deblurrer=instantiate(model_cfg.deblurrer),
         source=instantiate(model_cfg.source),
@@ -125,6 +128,8 @@ def build_net(model_cfg: DictConfig, seed: int | None = None) -> FlowDeblurNet:
         target=model_cfg.get("target"),
         seed=seed,
     )
+    prepare_flow(net.flow, model_cfg.flow, pretrained)
+    return net
 
 
 def part_seed(seed: int, part: str) -> int:

@@ -57,7 +57,7 @@ def _window_on_model(config: DictConfig, path: Path) -> DictConfig:
 def load_net(path: str | Path) -> tuple[FlowDeblurNet, DictConfig]:
     """The network rebuilt from the file's config with its weights loaded, in eval mode, and that config."""
     config, state = load_weights(path)
-    net = build_net(config.model)
+    net = build_net(config.model, pretrained=False)  # the file's weights replace every part
     try:
         net.load_state_dict(state)
     except RuntimeError as err:

@@ -49,9 +49,11 @@ class SelfSupervisedFlow(FlowBackbone):
             occlusion_start,
             occlusion_ramp,
         )
+        # False when the flow is frozen (flowdeblur.flow.pretrained.freeze): the losses would train nothing
+        self.learns_flow = True
 
     def output(self, window: Tensor, features: dict[int, Tensor], flows: dict[int, Tensor]) -> MotionFeatures:
         """window (B, T, 3, H, W) target first, per-level features and flows -> :class:`MotionFeatures`, with
-        the weighted warping losses when training."""
-        losses = self.warping_loss(window, flows) if self.training else {}
+        the weighted warping losses when training a flow that learns."""
+        losses = self.warping_loss(window, flows) if self.training and self.learns_flow else {}
         return MotionFeatures(features=features, flows=flows, losses=losses)

@@ -83,10 +83,11 @@ def test_ranks_see_disjoint_samples_reshuffled_every_epoch(ddp_run: Path) -> Non
 
 
 def test_distributed_validation_equals_single_process_eval(ddp_run: Path) -> None:
+    chosen = read_metrics(ddp_run / "run")["checkpoint/path"]  # the reported numbers are this checkpoint's
     run = run_entry(
         "flowdeblur.eval",
         [
-            f"ckpt_path={ddp_run / 'run' / 'checkpoints' / 'last.ckpt'}",
+            f"ckpt_path={chosen}",
             "split=val",
             "lpips_metric=false",
             f"hydra.run.dir={ddp_run / 'eval'}",

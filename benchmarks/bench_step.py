@@ -1,6 +1,6 @@
 """Launch budget and compile: dispatched ops per training step and per 720p frame; compiled vs eager step time.
 
-``python -m benchmarks.bench_step [--quick] [--crop 256] [--frame 720x1280] [--no-compile]``
+``python -m benchmarks.bench_step [--quick] [--crop 256] [--frame 720x1280] [--no-compile] [--by-source]``
 
 Ops are counted with a dispatch mode (:class:`benchmarks.step.OpCounter`: every aten op dispatched, views
 included; a custom op counts as one) over one training step (:func:`benchmarks.step.train_step`: default
@@ -15,6 +15,9 @@ on a GPU). Targets on the gpu path: <= 400 per training step, <= 300 per 720p fr
 Compile: the median time of ``--steps`` training steps with the network eager and under ``torch.compile``
 (``FlowDeblurNet.compile()``); the compile time is the first compiled step's time minus an eager step's. On
 CPU, and on a shared machine, compiled may well be slower; the numbers are what was measured.
+
+``--by-source`` also prints, per path, where the ops of a step and a frame come from: the innermost
+``flowdeblur`` frame (``file:function``) of each op, backward ops under their forward op's frame (``bwd ...``).
 
 Each part runs in a fresh process (one thread per ``--threads``; the gpu path under ``TRITON_INTERPRET=1`` so
 that a Triton scan, where the ops package has one, runs on CPU tensors). Writes ``outputs/bench/step.json``.
@@ -42,18 +45,18 @@ from benchmarks.step import OpCounter, build_step, count_ops, frame_restorer, gp
 TARGETS = {"train_step": 400, "frame": 300}
 
 
-def count_worker(path: str, crop: int, frame: tuple[int, int]) -> list[dict[str, Any]]:
+def count_worker(path: str, crop: int, frame: tuple[int, int], by_source: bool = False) -> list[dict[str, Any]]:
     device = torch.device("cpu")
     records = []
     with gpu_path() if path == "gpu" else nullcontext([]) as overrides:
         parts = build_step(overrides, crop, device)
         train_step(parts, 0)
-        counted = count_ops(lambda: train_step(parts, 1))
+        counted = count_ops(lambda: train_step(parts, 1), by_source)
         b, t = parts.batch["blurry"].shape[:2]
         records.append(_ops_record("train_step", path, f"{b}x{t} frames {crop}²", counted, overrides))
         restore = frame_restorer(overrides, device)
         window = torch.rand(parts.module.net.num_frames, 3, *frame)
-        counted = count_ops(lambda: restore(window))
+        counted = count_ops(lambda: restore(window), by_source)
         records.append(_ops_record("frame", path, f"{t} frames {frame[1]}x{frame[0]}", counted, overrides))
     return records
 
@@ -69,6 +72,7 @@ def _ops_record(what: str, path: str, shape: str, counted: OpCounter, overrides:
         "target": TARGETS[what] if path == "gpu" else None,
         "overrides": overrides,
         "top": dict(counted.ops.most_common(15)),
+        **({"sources": dict(counted.sources.most_common(25))} if counted.by_source else {}),
     }
 
 
@@ -102,6 +106,7 @@ def compile_worker(crop: int, steps: int) -> dict[str, Any]:
 def run_worker(args: argparse.Namespace, part: str) -> list[dict[str, Any]]:
     command = [sys.executable, "-m", "benchmarks.bench_step", "--worker", part, "--crop", str(args.crop)]
     command += ["--frame", args.frame, "--steps", str(args.steps), "--threads", str(args.threads)]
+    command += ["--by-source"] if args.by_source else []
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     if part == "gpu":
         env["TRITON_INTERPRET"] = "1"
@@ -124,6 +129,14 @@ def report(records: list[dict[str, Any]]) -> None:
         table.add_row(r["what"], r["path"], r["shape"], str(r["ops"]), str(r["kernels"]), str(target or ""), verdict)
     Console().print(table)
     for r in records:
+        if "sources" in r:
+            by_source = Table(title=f"ops by source: {r['what']}, {r['path']} path ({r['ops']} ops)")
+            by_source.add_column("ops", justify="right")
+            by_source.add_column("innermost flowdeblur frame")
+            for source, n in r["sources"].items():
+                by_source.add_row(str(n), source)
+            Console().print(by_source)
+    for r in records:
         if r.get("what") == "compile" and "eager_step_s" in r:
             Console().print(
                 f"training step at {r['crop']}², batch {r['batch']}, {r['threads']} threads: eager "
@@ -139,6 +152,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--steps", type=int, default=3, help="timed training steps per mode (compile)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-compile", action="store_true", help="skip the compiled vs eager timing")
+    parser.add_argument("--by-source", action="store_true", help="also count the ops by the code that issued them")
     parser.add_argument("--quick", action="store_true", help="128² steps, a 256x448 frame, 2 timed steps")
     parser.add_argument("--worker", choices=("cpu", "gpu", "compile"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -150,7 +164,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         if args.worker == "compile":
             out: Any = [compile_worker(args.crop, args.steps)]
         else:
-            out = count_worker(args.worker, args.crop, (frame[0], frame[1]))
+            out = count_worker(args.worker, args.crop, (frame[0], frame[1]), args.by_source)
         print(json.dumps(out))
         return []
     parts = ["cpu", "gpu"] + ([] if args.no_compile else ["compile"])

@@ -10,9 +10,10 @@ update (fused where the optimizer supports it, as :meth:`FlowDeblurModule.config
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 from unittest import mock
@@ -29,19 +30,56 @@ from flowdeblur.lit.module import FlowDeblurModule, fused_if_supported
 from flowdeblur.ops import correlation, scan, scan_native
 
 
+PACKAGE_DIR = "flowdeblur/"
+
+
+def _source_of_frames(frames: list[tuple[str, str]]) -> str:
+    """``file:function`` of the innermost frame inside the package (files relative to it), or ``other``;
+    ``frames`` innermost first."""
+    for filename, function in frames:
+        if PACKAGE_DIR in filename and "/ops/" not in filename:
+            return f"{filename.rsplit(PACKAGE_DIR, 1)[1]}:{function}"
+    return "other"
+
+
+def _current_source() -> str:
+    """The innermost package frame of the running Python stack; in a backward pass, ``bwd <the forward op's
+    source>`` from the traceback that anomaly mode recorded on the running autograd node."""
+    node = torch._C._current_autograd_node()
+    if node is not None:
+        stack = node.metadata.get("traceback_", [])
+        frames = []
+        for line in reversed(stack):
+            if line.lstrip().startswith("File "):
+                parts = line.strip().split(", ")
+                frames.append((parts[0][6:-1], parts[2].split("\n")[0][3:] if len(parts) > 2 else "?"))
+        return "bwd " + _source_of_frames(frames)
+    frame, frames = sys._getframe(2), []
+    while frame is not None:
+        frames.append((frame.f_code.co_filename, frame.f_code.co_name))
+        frame = frame.f_back
+    return _source_of_frames(frames)
+
+
 class OpCounter(TorchDispatchMode):
     """Counts the ops dispatched while it is active, by name, and among them the views (``slice``, ``view``,
     ``detach``, ...: metadata only, no kernel on a GPU). A custom op counts as one: the mode is off while an op
-    runs, so the ops inside it are not seen."""
+    runs, so the ops inside it are not seen. With ``by_source``, also by the innermost ``flowdeblur`` frame
+    (``file:function``) that dispatched each op; backward ops by the forward op's frame (``bwd ...``, recorded
+    by autograd's anomaly mode, which the caller turns on, see :func:`count_ops`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, by_source: bool = False) -> None:
         super().__init__()
         self.ops: Counter[str] = Counter()
+        self.sources: Counter[str] = Counter()
+        self.by_source = by_source
         self.views = 0
 
     def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         self.ops[str(func.overloadpacket)] += 1
         self.views += bool(func.is_view)
+        if self.by_source:
+            self.sources[_current_source()] += 1
         return func(*args, **(kwargs or {}))
 
     @property
@@ -130,8 +168,12 @@ def frame_restorer(overrides: list[str], device: torch.device, tile: int | None 
     return restore
 
 
-def count_ops(run: Callable[[], object]) -> OpCounter:
-    """The ops ``run()`` dispatches."""
-    with OpCounter() as counter:
+def count_ops(run: Callable[[], object], by_source: bool = False) -> OpCounter:
+    """The ops ``run()`` dispatches; ``by_source`` also attributes them to the package's code (under anomaly
+    mode without NaN checks, which records each forward op's stack for its backward)."""
+    with ExitStack() as stack:
+        if by_source:
+            stack.enter_context(torch.autograd.detect_anomaly(check_nan=False))
+        counter = stack.enter_context(OpCounter(by_source))
         run()
     return counter

@@ -10,7 +10,16 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from flowdeblur.losses.census import census_distance
-from flowdeblur.losses.warping import WarpingLoss, occlusion_mask, photometric_loss, smoothness_loss
+from flowdeblur.losses.warping import (
+    CENSUS_RADIUS,
+    WarpingLoss,
+    charbonnier_error,
+    erode,
+    occlusion_mask,
+    photometric_loss,
+    photometric_losses,
+    smoothness_loss,
+)
 from flowdeblur.ops.warp import warp
 
 SIZE = 48
@@ -115,6 +124,37 @@ def test_warping_loss_over_levels() -> None:
         2.0 * photometric_loss(F.avg_pool2d(target, 2), F.avg_pool2d(neighbour, 2).unsqueeze(1), still[1]),
     )
     assert set(only_finest(window, still)) == {"flow/photometric"}
+
+
+def level_by_level(target: Tensor, neighbours: Tensor, flow: Tensor, penalty: str, quantile: float) -> Tensor:
+    """The photometric loss of one level as it was computed before the levels were batched."""
+    warped, valid = warp(neighbours.flatten(0, 1), flow.flatten(0, 1))
+    reference = target.unsqueeze(1).expand_as(neighbours).flatten(0, 1)
+    if penalty == "census":
+        valid, error = erode(valid, CENSUS_RADIUS), census_distance(reference, warped, CENSUS_RADIUS)
+    else:
+        error = charbonnier_error(reference, warped)
+    mask = occlusion_mask(error, valid, quantile)
+    return (error * mask).sum() / mask.sum().clamp_min(1.0)
+
+
+@pytest.mark.parametrize("penalty", ["census", "charbonnier"])
+@pytest.mark.parametrize("quantile", [0.7, 1.0])
+def test_batched_levels_equal_level_by_level(penalty: str, quantile: float) -> None:
+    """Random images and flows at three sizes (two neighbours): values and gradients as computed per level."""
+    g = torch.Generator().manual_seed(3)
+    sizes = [(20, 28), (10, 14), (5, 7)]
+    targets = [torch.rand(2, 3, h, w, generator=g, dtype=torch.float64) for h, w in sizes]
+    neighbours = [torch.rand(2, 2, 3, h, w, generator=g, dtype=torch.float64) for h, w in sizes]
+    flows = [(4 * torch.randn(2, 2, 2, h, w, generator=g, dtype=torch.float64)).requires_grad_() for h, w in sizes]
+    batched = photometric_losses(targets, neighbours, flows, penalty, quantile)
+    separate = torch.stack([level_by_level(*args, penalty, quantile) for args in zip(targets, neighbours, flows)])
+    torch.testing.assert_close(batched.double(), separate.double(), rtol=1e-5, atol=1e-6)
+    weights = torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64)
+    grads = torch.autograd.grad((weights * batched).sum(), flows)
+    expected = torch.autograd.grad((weights * separate).sum(), flows)
+    for got, want in zip(grads, expected, strict=True):
+        torch.testing.assert_close(got.double(), want.double(), rtol=1e-4, atol=1e-6)
 
 
 def test_warping_loss_rejects_bad_options() -> None:

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from flowdeblur.losses.census import census_distance
+from flowdeblur.losses.census import census_distances
 from flowdeblur.ops.warp import warp
 
 PENALTIES = ("census", "charbonnier")
@@ -50,12 +50,12 @@ def charbonnier_error(target: Tensor, warped: Tensor, eps: float = 0.01, q: floa
     return ((target - warped).pow(2) + eps * eps).pow(q).mean(1, keepdim=True) - eps ** (2 * q)
 
 
-def photometric_error(target: Tensor, warped: Tensor, penalty: str) -> Tensor:
-    """(B, 3, H, W) ×2 -> (B, 1, H, W) per-pixel error under ``penalty`` (one of :data:`PENALTIES`)."""
+def photometric_errors(targets: Sequence[Tensor], warped: Sequence[Tensor], penalty: str) -> list[Tensor]:
+    """[(B, 3, H_i, W_i) ×2] -> [(B, 1, H_i, W_i)] per-pixel errors under ``penalty`` (one of :data:`PENALTIES`)."""
     if penalty == "census":
-        return census_distance(target, warped, CENSUS_RADIUS)
+        return census_distances(list(zip(targets, warped, strict=True)), CENSUS_RADIUS)
     if penalty == "charbonnier":
-        return charbonnier_error(target, warped)
+        return [charbonnier_error(t, w) for t, w in zip(targets, warped, strict=True)]
     raise ValueError(f"photometric penalty: expected one of {PENALTIES}, got '{penalty}'")
 
 
@@ -76,6 +76,35 @@ def occlusion_mask(error: Tensor, valid: Tensor, quantile: float | Tensor) -> Te
     return valid * (error.detach() <= threshold).to(valid.dtype)
 
 
+def masked_means(errors: Sequence[Tensor], valids: Sequence[Tensor], quantile: float | Tensor) -> Tensor:
+    """errors, valids [(B, 1, H_i, W_i)] -> (len,) per entry: the mean error over its pixels that
+    :func:`occlusion_mask` keeps (per sample and entry), all entries in one pass (zero-padded to one length)."""
+    length = max(e[0].numel() for e in errors)
+    error = torch.stack([F.pad(e.flatten(1), (0, length - e[0].numel())) for e in errors])
+    valid = torch.stack([F.pad(v.flatten(1), (0, length - v[0].numel())) for v in valids])
+    n, b = error.shape[:2]
+    mask = occlusion_mask(error.view(n * b, 1, 1, length), valid.view(n * b, 1, 1, length), quantile).view(n, -1)
+    return (error.view(n, -1) * mask).sum(1) / mask.sum(1).clamp_min(1.0)
+
+
+def photometric_losses(
+    targets: Sequence[Tensor],
+    neighbours: Sequence[Tensor],
+    flows: Sequence[Tensor],
+    penalty: str = "census",
+    occlusion_quantile: float | Tensor = 0.9,
+) -> Tensor:
+    """targets [(B, 3, h_i, w_i)], neighbours [(B, N, 3, h_i, w_i)], flows [(B, N, 2, h_i, w_i)] -> (len,): per
+    entry the masked mean error of every neighbour backward-warped onto the target."""
+    references, warped, valids = [], [], []
+    for target, frames, flow in zip(targets, neighbours, flows, strict=True):
+        moved, valid = warp(frames.flatten(0, 1), flow.flatten(0, 1))
+        references.append(target.unsqueeze(1).expand_as(frames).flatten(0, 1))
+        warped.append(moved)
+        valids.append(erode(valid, CENSUS_RADIUS) if penalty == "census" else valid)
+    return masked_means(photometric_errors(references, warped, penalty), valids, occlusion_quantile)
+
+
 def photometric_loss(
     target: Tensor,
     neighbours: Tensor,
@@ -87,13 +116,7 @@ def photometric_loss(
 
     The masked mean error of every neighbour backward-warped onto the target.
     """
-    warped, valid = warp(neighbours.flatten(0, 1), flow.flatten(0, 1))
-    reference = target.unsqueeze(1).expand_as(neighbours).flatten(0, 1)
-    if penalty == "census":
-        valid = erode(valid, CENSUS_RADIUS)
-    error = photometric_error(reference, warped, penalty)
-    mask = occlusion_mask(error, valid, occlusion_quantile)
-    return (error * mask).sum() / mask.sum().clamp_min(1.0)
+    return photometric_losses([target], [neighbours], [flow], penalty, occlusion_quantile)[0]
 
 
 def smoothness_loss(flow: Tensor, image: Tensor, alpha: float = 10.0) -> Tensor:
@@ -181,21 +204,22 @@ class WarpingLoss(nn.Module):
         quantile = self.quantile_on_device()
         if self.training:
             self.calls += 1
-        photometric, smoothness = [], []
+        targets, neighbours, level_flows, smoothness = [], [], [], []
         with torch.autocast(window.device.type, enabled=False):
             window = window.float()
             for level, weight in self.level_weights.items():
                 images = area_downsample(window.flatten(0, 1), level).unflatten(0, (b, t))
                 flow = flows[level].float()
-                if self.photometric_weight:
-                    photometric.append(
-                        weight * photometric_loss(images[:, 0], images[:, 1:], flow, self.penalty, quantile)
-                    )
+                targets.append(images[:, 0])
+                neighbours.append(images[:, 1:])
+                level_flows.append(flow)
                 if self.smoothness_weight:
                     smoothness.append(weight * smoothness_loss(flow, images[:, 0], self.smoothness_alpha))
-        terms = {}
-        if photometric:
-            terms["flow/photometric"] = self.photometric_weight * torch.stack(photometric).sum()
+            terms = {}
+            if self.photometric_weight:
+                losses = photometric_losses(targets, neighbours, level_flows, self.penalty, quantile)
+                weights = torch.tensor(list(self.level_weights.values()), device=losses.device)
+                terms["flow/photometric"] = self.photometric_weight * (weights * losses).sum()
         if smoothness:
             terms["flow/smoothness"] = self.smoothness_weight * torch.stack(smoothness).sum()
         return terms

@@ -6,7 +6,9 @@ Ops are counted with a dispatch mode (:class:`benchmarks.step.OpCounter`: every 
 included; a custom op counts as one) over one training step (:func:`benchmarks.step.train_step`: default
 preset, its batch size, ``--crop``², bf16 autocast, forward, backward, non-finite flag, clipping, fused
 optimizer update) after a first step that builds the optimizer state, and over one whole-frame inference of a
-``--frame`` window (bf16 autocast, no autograd). Two paths: ``cpu`` (what this CPU runs: the compiled CPU
+``--frame`` window (bf16 autocast, no autograd), the second of a stream as ``infer`` runs them (one autocast
+context held across frames, so that weights are cast to bf16 once per stream,
+:func:`flowdeblur.inference.precision.cached_weight_casts`). Two paths: ``cpu`` (what this CPU runs: the compiled CPU
 kernels of ops/ count as one op each) and ``gpu`` (the branch a CUDA tensor takes in ops/, counted on the CPU:
 the CPU-only kernels are off and the scan is the GPU one, :func:`benchmarks.step.gpu_scan_impl`);
 ``kernels`` ("not views") leaves out views (``select``, ``slice``, ``view``, ``detach``, ... launch nothing
@@ -41,6 +43,7 @@ from rich.table import Table
 
 from benchmarks.common import write_results
 from benchmarks.step import OpCounter, build_step, count_ops, frame_restorer, gpu_path, train_step
+from flowdeblur.inference.precision import cached_weight_casts
 
 TARGETS = {"train_step": 400, "frame": 300}
 
@@ -56,7 +59,9 @@ def count_worker(path: str, crop: int, frame: tuple[int, int], by_source: bool =
         records.append(_ops_record("train_step", path, f"{b}x{t} frames {crop}²", counted, overrides))
         restore = frame_restorer(overrides, device)
         window = torch.rand(parts.module.net.num_frames, 3, *frame)
-        counted = count_ops(lambda: restore(window), by_source)
+        with cached_weight_casts(device, "bf16"):  # as infer streams frames: weights cast on the first
+            restore(window)
+            counted = count_ops(lambda: restore(window), by_source)
         records.append(_ops_record("frame", path, f"{t} frames {frame[1]}x{frame[0]}", counted, overrides))
     return records
 

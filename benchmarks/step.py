@@ -29,7 +29,6 @@ from flowdeblur.inference.tiled import TiledNet
 from flowdeblur.lit.module import FlowDeblurModule, fused_if_supported
 from flowdeblur.ops import correlation, scan, scan_native
 
-
 PACKAGE_DIR = "flowdeblur/"
 
 

@@ -22,7 +22,7 @@ from torch import Tensor
 from flowdeblur.checkpoints.weights import load_net
 from flowdeblur.config import CONF_DIR
 from flowdeblur.config_schema import check_config
-from flowdeblur.inference.precision import resolve_precision
+from flowdeblur.inference.precision import cached_weight_casts, resolve_precision
 from flowdeblur.inference.tiled import TiledNet
 from flowdeblur.runs.quiet import quiet_libraries
 from flowdeblur.runs.user_errors import user_errors
@@ -77,7 +77,7 @@ def infer(cfg: DictConfig) -> dict[str, str | int | list[int]]:
             if preview is not None:
                 size = (reader.size[0], 2 * reader.size[1])
                 sinks.append(VideoWriter(preview, fps, size, cfg.codec, cfg.crf, reader.colour))
-            with FrameProgress(total, interval=cfg.progress_every) as progress:
+            with FrameProgress(total, interval=cfg.progress_every) as progress, cached_weight_casts(device, precision):
                 written_frames = restore_stream(reader.names, windows, restore, target, sinks, progress)
             if not written_frames:
                 raise ValueError(f"start: frame {start} is beyond the end of {source}")

@@ -148,7 +148,9 @@ def test_batched_levels_equal_level_by_level(penalty: str, quantile: float) -> N
     neighbours = [torch.rand(2, 2, 3, h, w, generator=g, dtype=torch.float64) for h, w in sizes]
     flows = [(4 * torch.randn(2, 2, 2, h, w, generator=g, dtype=torch.float64)).requires_grad_() for h, w in sizes]
     batched = photometric_losses(targets, neighbours, flows, penalty, quantile)
-    separate = torch.stack([level_by_level(*args, penalty, quantile) for args in zip(targets, neighbours, flows)])
+    separate = torch.stack(
+        [level_by_level(*args, penalty, quantile) for args in zip(targets, neighbours, flows, strict=True)]
+    )
     torch.testing.assert_close(batched.double(), separate.double(), rtol=1e-5, atol=1e-6)
     weights = torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64)
     grads = torch.autograd.grad((weights * batched).sum(), flows)

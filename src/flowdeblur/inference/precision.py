@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -26,3 +29,13 @@ def resolve_precision(precision: str, device: torch.device) -> tuple[str, str]:
     if native_bf16(device):
         return "bf16", f"auto: native bf16 on this {device.type}"
     return "fp32", f"auto: no native bf16 on this {device.type}"
+
+
+@contextmanager
+def cached_weight_casts(device: torch.device, precision: str) -> Iterator[None]:
+    """Within: an autocast context of ``precision`` held open across calls, so that bf16 autocast casts each
+    weight once (its cast cache lives until the outermost autocast context exits) instead of once per frame;
+    the per-frame autocast contexts nested inside compute the same values. For inference only: the cached casts
+    do not follow weights that change."""
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        yield

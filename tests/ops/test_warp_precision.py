@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from flowdeblur.ops.warp import upsample_flow, warp
+from flowdeblur.ops.warp import upsample_flow, warp, warp_image
 
 
 def subpixel_flow(height: int, width: int, seed: int = 0) -> torch.Tensor:
@@ -43,3 +43,11 @@ def test_upsample_flow_is_float32_under_autocast() -> None:
     with torch.autocast("cpu", dtype=torch.bfloat16):
         up = upsample_flow(flow, 4)
     assert up.dtype == torch.float32 and torch.equal(up, reference)
+
+
+def test_warp_image_is_warp_without_the_mask() -> None:
+    g = torch.Generator().manual_seed(0)
+    image, flow = torch.rand(2, 3, 9, 11, generator=g), 5 * torch.randn(2, 2, 9, 11, generator=g)
+    warped, valid = warp(image, flow)
+    assert 0 < float(valid.mean()) < 1
+    torch.testing.assert_close(warp_image(image, flow), warped, rtol=0, atol=0)

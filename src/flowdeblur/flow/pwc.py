@@ -22,7 +22,7 @@ from flowdeblur.flow.blocks import Encoder, conv_block, flow_head, stage_widths
 from flowdeblur.flow.learned import SelfSupervisedFlow
 from flowdeblur.flow.window import check_num_frames, target_first
 from flowdeblur.ops.correlation import cosine_correlation
-from flowdeblur.ops.warp import upsample_flow, warp
+from flowdeblur.ops.warp import upsample_flow, warp_image
 
 
 class PWCFlow(SelfSupervisedFlow):
@@ -95,7 +95,7 @@ class PWCFlow(SelfSupervisedFlow):
                 coarse_level, coarse_estimate = coarser
                 factor = 2 ** (coarse_level - level)
                 up_flow = upsample_flow(flows[coarse_level], factor).flatten(0, 1)
-                warped, _ = warp(neighbours, up_flow)
+                warped = warp_image(neighbours, up_flow)
                 cost = cosine_correlation(reference, warped, self.radius)
                 up_estimate = F.interpolate(coarse_estimate, scale_factor=factor, mode="bilinear", align_corners=False)
                 # the estimator's inputs in the features' dtype (bf16 under autocast): a float32 concatenation

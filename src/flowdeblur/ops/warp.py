@@ -24,7 +24,21 @@ def warp(image: Tensor, flow: Tensor, padding_mode: str = "zeros") -> tuple[Tens
         warped (B, C, H, W) float32 and valid (B, 1, H, W) float32 in {0, 1}: 1 where ``p + flow(p)`` lies inside
         the frame.
     """
-    b, _, h, w = image.shape
+    h, w = image.shape[-2:]
+    warped, x, y = _sample(image, flow, padding_mode)
+    with torch.autocast(image.device.type, enabled=False):
+        valid = ((x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)).unsqueeze(1).float()
+    return warped, valid
+
+
+def warp_image(image: Tensor, flow: Tensor, padding_mode: str = "zeros") -> Tensor:
+    """:func:`warp` without the valid mask: (B, C, H, W), flow (B, 2, H, W) -> warped (B, C, H, W) float32."""
+    return _sample(image, flow, padding_mode)[0]
+
+
+def _sample(image: Tensor, flow: Tensor, padding_mode: str) -> tuple[Tensor, Tensor, Tensor]:
+    """The warped image (B, C, H, W) and the sampling positions x, y (B, H, W) in pixels, all float32."""
+    h, w = image.shape[-2:]
     with torch.autocast(image.device.type, enabled=False):
         flow = flow.float()
         ys, xs = torch.meshgrid(
@@ -36,8 +50,7 @@ def warp(image: Tensor, flow: Tensor, padding_mode: str = "zeros") -> tuple[Tens
         y = ys + flow[:, 1]
         grid = torch.stack((2.0 * x / max(w - 1, 1) - 1.0, 2.0 * y / max(h - 1, 1) - 1.0), dim=-1)
         warped = F.grid_sample(image.float(), grid, mode="bilinear", padding_mode=padding_mode, align_corners=True)
-        valid = ((x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)).unsqueeze(1).float()
-    return warped, valid
+    return warped, x, y
 
 
 def upsample_flow(flow: Tensor, factor: int) -> Tensor:

@@ -19,6 +19,7 @@ from flowdeblur.losses.warping import (
     photometric_loss,
     photometric_losses,
     smoothness_loss,
+    smoothness_losses,
 )
 from flowdeblur.ops.warp import warp
 
@@ -101,6 +102,31 @@ def test_smoothness_known_answers() -> None:
     edge[..., 4:] = 1.0  # an image edge at the same place lowers the cost by exp(-alpha * 0.5)
     edge_aware = smoothness_loss(step, edge, alpha=10.0)
     torch.testing.assert_close(edge_aware, torch.tensor(expected * math.exp(-5.0)))
+
+
+def separate_smoothness(flow: Tensor, image: Tensor, alpha: float) -> Tensor:
+    """The smoothness of one level as it was computed before the levels were batched."""
+    dx_image = (image[..., :, 1:] - image[..., :, :-1]).abs().mean(1, keepdim=True).unsqueeze(1)
+    dy_image = (image[..., 1:, :] - image[..., :-1, :]).abs().mean(1, keepdim=True).unsqueeze(1)
+    dx_flow = (flow[..., :, 1:] - flow[..., :, :-1]).abs()
+    dy_flow = (flow[..., 1:, :] - flow[..., :-1, :]).abs()
+    x_term = (dx_flow * torch.exp(-alpha * dx_image)).mean()
+    return 0.5 * (x_term + (dy_flow * torch.exp(-alpha * dy_image)).mean())
+
+
+def test_batched_smoothness_equals_level_by_level() -> None:
+    g = torch.Generator().manual_seed(4)
+    sizes = [(12, 20), (6, 10), (3, 5)]
+    images = [torch.rand(2, 3, h, w, generator=g, dtype=torch.float64) for h, w in sizes]
+    flows = [torch.randn(2, 2, 2, h, w, generator=g, dtype=torch.float64).requires_grad_() for h, w in sizes]
+    batched = smoothness_losses(flows, images, alpha=3.0)
+    separate = torch.stack([separate_smoothness(f, i, 3.0) for f, i in zip(flows, images, strict=True)])
+    torch.testing.assert_close(batched, separate, rtol=1e-12, atol=1e-12)
+    weights = torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64)
+    grads = torch.autograd.grad((weights * batched).sum(), flows)
+    expected = torch.autograd.grad((weights * separate).sum(), flows)
+    for got, want in zip(grads, expected, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
 
 
 def test_warping_loss_over_levels() -> None:

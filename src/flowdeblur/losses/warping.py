@@ -119,14 +119,27 @@ def photometric_loss(
     return photometric_losses([target], [neighbours], [flow], penalty, occlusion_quantile)[0]
 
 
+def smoothness_losses(flows: Sequence[Tensor], images: Sequence[Tensor], alpha: float = 10.0) -> Tensor:
+    """flows [(B, N, 2, h_i, w_i)], images [(B, 3, h_i, w_i)] -> (len,) edge-aware first-order smoothness of every
+    entry (:func:`smoothness_loss`); the per-pixel arithmetic of all entries and both directions runs once over
+    their concatenated differences."""
+    diffs, lengths = [], []
+    for flow, image in zip(flows, images, strict=True):
+        joint = torch.cat([image, flow.flatten(1, 2)], dim=1)
+        for diff in (joint[..., :, 1:] - joint[..., :, :-1], joint[..., 1:, :] - joint[..., :-1, :]):
+            diffs.append(diff.flatten(2))
+            lengths.append(diff.shape[-2] * diff.shape[-1])
+    gradients = torch.cat(diffs, dim=2).abs()
+    weights = torch.exp(-alpha * gradients[:, :3].mean(1, keepdim=True))
+    costs = (gradients[:, 3:] * weights).sum((0, 1))
+    count = gradients.shape[0] * (gradients.shape[1] - 3)
+    means = torch.stack([part.sum() for part in costs.split(lengths)]) / torch.tensor(lengths, device=costs.device)
+    return 0.5 * means.view(-1, 2).sum(1) / count
+
+
 def smoothness_loss(flow: Tensor, image: Tensor, alpha: float = 10.0) -> Tensor:
     """flow (B, N, 2, h, w), image (B, 3, h, w) -> scalar edge-aware first-order smoothness of every flow."""
-    dx_image = (image[..., :, 1:] - image[..., :, :-1]).abs().mean(1, keepdim=True).unsqueeze(1)
-    dy_image = (image[..., 1:, :] - image[..., :-1, :]).abs().mean(1, keepdim=True).unsqueeze(1)
-    dx_flow = (flow[..., :, 1:] - flow[..., :, :-1]).abs()
-    dy_flow = (flow[..., 1:, :] - flow[..., :-1, :]).abs()
-    x_term = (dx_flow * torch.exp(-alpha * dx_image)).mean()
-    return 0.5 * (x_term + (dy_flow * torch.exp(-alpha * dy_image)).mean())
+    return smoothness_losses([flow], [image], alpha)[0]
 
 
 class WarpingLoss(nn.Module):
@@ -204,22 +217,20 @@ class WarpingLoss(nn.Module):
         quantile = self.quantile_on_device()
         if self.training:
             self.calls += 1
-        targets, neighbours, level_flows, smoothness = [], [], [], []
+        targets, neighbours, level_flows = [], [], []
         with torch.autocast(window.device.type, enabled=False):
             window = window.float()
-            for level, weight in self.level_weights.items():
+            for level in self.level_weights:
                 images = area_downsample(window.flatten(0, 1), level).unflatten(0, (b, t))
-                flow = flows[level].float()
                 targets.append(images[:, 0])
                 neighbours.append(images[:, 1:])
-                level_flows.append(flow)
-                if self.smoothness_weight:
-                    smoothness.append(weight * smoothness_loss(flow, images[:, 0], self.smoothness_alpha))
+                level_flows.append(flows[level].float())
+            weights = torch.tensor(list(self.level_weights.values()), device=window.device)
             terms = {}
             if self.photometric_weight:
                 losses = photometric_losses(targets, neighbours, level_flows, self.penalty, quantile)
-                weights = torch.tensor(list(self.level_weights.values()), device=losses.device)
                 terms["flow/photometric"] = self.photometric_weight * (weights * losses).sum()
-        if smoothness:
-            terms["flow/smoothness"] = self.smoothness_weight * torch.stack(smoothness).sum()
+            if self.smoothness_weight:
+                losses = smoothness_losses(level_flows, targets, self.smoothness_alpha)
+                terms["flow/smoothness"] = self.smoothness_weight * (weights * losses).sum()
         return terms

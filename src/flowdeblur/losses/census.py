@@ -27,31 +27,38 @@ def _patches(gray: Tensor, radius: int) -> Tensor:
     return F.unfold(padded, 2 * radius + 1)
 
 
-def _soft_signs(patches: Tensor, gray: Tensor, radius: int) -> Tensor:
-    """patches (B, (2r+1)², N), gray (B, 1, N) -> (B, (2r+1)² - 1, N) soft signs of neighbour - centre."""
-    size = 2 * radius + 1
-    centre = radius * size + radius
-    others = torch.cat([torch.arange(centre), torch.arange(centre + 1, size * size)]).to(patches.device)
-    diffs = patches.index_select(1, others) - gray
+def _soft_signs(patches: Tensor, gray: Tensor) -> Tensor:
+    """patches (B, K, N), gray (B, 1, N) -> (B, K, N) soft signs of neighbour - centre (0 at the centre itself)."""
+    diffs = patches - gray
     return diffs / torch.sqrt(0.81 + diffs * diffs)
 
 
 def census_transform(image: Tensor, radius: int = 3) -> Tensor:
     """(B, 3, H, W) RGB in [0, 1] -> (B, (2r+1)² - 1, H, W) soft signs in (-1, 1); borders replicated."""
     gray = _gray(image)
-    return _soft_signs(_patches(gray, radius), gray.flatten(2), radius).unflatten(2, gray.shape[-2:])
+    size = 2 * radius + 1
+    centre = radius * size + radius
+    others = torch.cat([torch.arange(centre), torch.arange(centre + 1, size * size)]).to(image.device)
+    signs = _soft_signs(_patches(gray, radius).index_select(1, others), gray.flatten(2))
+    return signs.unflatten(2, gray.shape[-2:])
+
+
+def _all_soft_signs(images: Sequence[Tensor], radius: int) -> Tensor:
+    """[(B, 3, H_i, W_i)] -> (B, (2r+1)², Σ H_i·W_i) soft signs of every image's pixels, centre included."""
+    grays = [_gray(image) for image in images]
+    patches = torch.cat([_patches(gray, radius) for gray in grays], dim=2)
+    return _soft_signs(patches, torch.cat([gray.flatten(2) for gray in grays], dim=2))
 
 
 def census_distances(pairs: Sequence[tuple[Tensor, Tensor]], radius: int = 3) -> list[Tensor]:
     """[(a, b) (B, 3, H_i, W_i) ×2] -> [(B, 1, H_i, W_i)]: :func:`census_distance` of every pair (one batch size
-    B, any sizes); the per-pixel arithmetic of all pairs runs once over their concatenated pixels."""
-    grays = [_gray(torch.cat([a, b])) for a, b in pairs]
-    patches = torch.cat([_patches(gray, radius) for gray in grays], dim=2)
-    signs = _soft_signs(patches, torch.cat([gray.flatten(2) for gray in grays], dim=2), radius)
-    batch = pairs[0][0].shape[0]
-    diff = (signs[:batch] - signs[batch:]).pow(2)
-    distance = (diff / (0.1 + diff)).mean(1, keepdim=True)
-    sizes = [gray.shape[-2:] for gray in grays]
+    B, any sizes); the per-pixel arithmetic of all pairs runs once over their concatenated pixels (the a's and
+    the b's apart, so that a side without gradient has no backward). The centre's own soft sign (0 in both
+    images) is kept in the sum, where it adds exactly 0, and left out of the mean."""
+    signs = [_all_soft_signs(side, radius) for side in zip(*pairs, strict=True)]
+    diff = (signs[0] - signs[1]).pow(2)
+    distance = (diff / (0.1 + diff)).sum(1, keepdim=True) / (diff.shape[1] - 1)
+    sizes = [a.shape[-2:] for a, _ in pairs]
     chunks = distance.split([h * w for h, w in sizes], dim=2)
     return [chunk.unflatten(2, size) for chunk, size in zip(chunks, sizes, strict=True)]
 

@@ -284,7 +284,7 @@ OPTIONS: dict[str, Spec] = {
     "device": Text(null=True),
     "precision": Text(),
     "threads": Int(1, null=True),
-    "progress_every": INT_1,
+    "progress_every": NONNEGATIVE,  # seconds; 0: a line per frame
 }
 
 

@@ -27,6 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from flowdeblur.reporting.jobs import find_job_dirs, parse_overrides
 from flowdeblur.utils.files import write_json_atomic
+from flowdeblur.video.progress import duration
 
 SWEEP_FILE = ".sweep.json"
 FINISHED = ("completed", "failed")
@@ -68,16 +69,6 @@ def read_plan(sweep_dir: Path) -> Plan | None:
     except (OSError, json.JSONDecodeError):
         return None
     return Plan(float(data["started"]), data.get("total"), tuple(data.get("swept", ())))
-
-
-def duration(seconds: float) -> str:
-    """``42s``, ``3m05s``, ``1h02m``."""
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def variant(overrides: Sequence[str], swept: Sequence[str]) -> tuple[str, str | None]:

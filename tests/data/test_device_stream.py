@@ -77,8 +77,13 @@ def test_training_with_device_rendering(tmp_path: Path) -> None:
         enable_model_summary=False,
         limit_val_batches=0,
     )
-    trainer.fit(build_module(cfg), build_datamodule(cfg))
+    module = build_module(cfg)
+    before = [p.detach().clone() for p in module.parameters()]
+    trainer.fit(module, build_datamodule(cfg))
     assert trainer.global_step == 2
+    after = list(module.parameters())
+    assert all(torch.isfinite(p).all() for p in after)
+    assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))  # the rendered batches trained it
 
 
 def test_loader_options() -> None:

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from flowdeblur.lit.device import report_and_tune_device
 from flowdeblur.lit.evaluation import StageMetrics
 from flowdeblur.lit.nonfinite import NonfiniteGuard, takes_found_inf
+from flowdeblur.lit.weight_casts import autocast_dtype, cast_conv_weights
 from flowdeblur.losses.reconstruction import DeblurLoss
 from flowdeblur.metrics.flow import end_point_error
 from flowdeblur.network import FlowDeblurNet, NetOutput
@@ -94,8 +95,14 @@ class FlowDeblurModule(pl.LightningModule):
         return cast(StageMetrics, self.metrics[stage])
 
     def forward(self, frames: Tensor, target: int) -> NetOutput:
-        """(B, T, 3, H, W), target index -> :class:`~flowdeblur.network.NetOutput`."""
-        return self.net(frames, target)
+        """(B, T, 3, H, W), target index -> :class:`~flowdeblur.network.NetOutput`. Where gradients are
+        recorded under bf16/fp16 autocast (training), the convolution weights are cast together, once
+        (:mod:`flowdeblur.lit.weight_casts`); evaluation calls the network as it is."""
+        dtype = autocast_dtype(frames.device.type)
+        if dtype is None or not torch.is_grad_enabled():
+            return self.net(frames, target)
+        weights = cast_conv_weights(self.net, dtype)
+        return cast(NetOutput, torch.func.functional_call(self.net, weights, (frames, target), strict=False))
 
     @staticmethod
     def batch_target(batch: dict[str, Any]) -> int:

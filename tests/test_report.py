@@ -15,6 +15,7 @@ from scipy import stats
 
 from flowdeblur.report import main, write_report
 from flowdeblur.reporting.aggregate import build_report
+from flowdeblur.reporting.jobs import read_job
 from flowdeblur.reporting.labels import label
 from flowdeblur.reporting.render import WIDTH, print_report, to_latex
 from tests.sweeping import write_job
@@ -227,3 +228,29 @@ def test_missing_metrics_are_left_out(tmp_path: Path) -> None:
     report = build_report(tmp_path)
     assert report.stage == "test" and report.metrics == ["test/psnr"]
     assert "all runs & 27.00" in to_latex(report)
+
+
+def test_evaluations_of_checkpoints_report_as_their_training_runs(tmp_path: Path, sweep: Path) -> None:
+    """``eval ckpt_path=<job>/checkpoints/last.ckpt data=other`` runs group and pair by the training runs'
+    variants and seeds, with the evaluation's data as an option of their own."""
+    evals = tmp_path / "ood"
+    num = 0
+    for job in sorted(sweep.iterdir(), key=lambda p: int(p.name)):
+        if not (job / "metrics.json").is_file() or "failed" in (job / "metrics.json").read_text():
+            continue
+        (job / "checkpoints").mkdir()
+        (job / "checkpoints" / "last.ckpt").write_bytes(b"")
+        trained = (job / ".hydra" / "overrides.yaml").read_text()
+        experiment, seed = re.search(r"experiment=(\w+)\n- seed=(\d)", trained).groups()  # type: ignore[union-attr]
+        psnr = PSNR[(experiment, int(seed))] - 1.0 - 0.5 * (experiment == "tcsvt")
+        overrides = [f"ckpt_path={job / 'checkpoints' / 'last.ckpt'}", "data=synthetic_ood"]
+        write_job(evals, num, overrides, metrics(psnr, int(seed), stage="test"), mode="RUN")
+        num += 1
+    report = build_report(evals, baseline="experiment=tcsvt")
+    assert [v.label for v in report.variants] == ["tcsvt", "static encoder"]
+    first = read_job(evals / "0")
+    assert first.overrides == {"sweep": "ablation", "experiment": "tcsvt", "seed": "0", "data": "synthetic_ood"}
+    (comparison,) = [c for c in report.comparisons if c.metric == "test/psnr"]
+    differences = [PSNR[("static_encoder", s)] - PSNR[("tcsvt", s)] + 0.5 for s in (0, 1, 2)]
+    assert comparison.mean == pytest.approx(statistics.mean(differences))
+    assert comparison.seeds == ("0", "1", "2")

@@ -73,10 +73,28 @@ def _saved_seed(job_dir: Path) -> str | None:
     return None if seed is None else str(seed)
 
 
+def _trained_run(ckpt_path: str) -> Path | None:
+    """The training run dir whose ``checkpoints/`` holds ``ckpt_path``, where it is here (paths relative to the
+    working directory, as ``eval`` resolves them)."""
+    run_dir = Path(ckpt_path).parent.parent
+    return run_dir if (run_dir / ".hydra" / "overrides.yaml").is_file() else None
+
+
 def read_job(job_dir: Path, seed_key: str = "seed") -> Job:
-    """The run in ``job_dir`` (a dir holding ``.hydra/overrides.yaml``)."""
+    """The run in ``job_dir`` (a dir holding ``.hydra/overrides.yaml``).
+
+    An evaluation run (``python -m flowdeblur.eval ckpt_path=<run>/checkpoints/x.ckpt data=...``) stands for the
+    training run that made its checkpoint: the training run's overrides and seed, with the evaluation's own
+    overrides (``ckpt_path`` left out) on top, so that evaluations of a sweep's checkpoints on other data are
+    reported and paired like the sweep itself."""
     overrides = parse_overrides(OmegaConf.load(job_dir / ".hydra" / "overrides.yaml"))
-    seed = overrides.get(seed_key) or _saved_seed(job_dir) or "default"
+    seed_dirs = [job_dir]
+    trained = _trained_run(overrides["ckpt_path"]) if "ckpt_path" in overrides else None
+    if trained is not None:
+        evaluated = {key: value for key, value in overrides.items() if key != "ckpt_path"}
+        overrides = {**parse_overrides(OmegaConf.load(trained / ".hydra" / "overrides.yaml")), **evaluated}
+        seed_dirs.insert(0, trained)
+    seed = overrides.get(seed_key) or next(filter(None, map(_saved_seed, seed_dirs)), None) or "default"
     metrics_file = job_dir / "metrics.json"
     if not metrics_file.is_file():
         return Job(job_dir, overrides, "pending", seed=seed)

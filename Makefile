@@ -51,7 +51,8 @@ sweep: $(STAMP)
 # The central ablation in three resumable parts (docs/results.md, "How the ablation is run"): a learning-rate grid
 # on validation (conf/sweep/ablation_cpu_lr.yaml, choices in <dir>/lr/choices.txt), then every variant at its
 # chosen rate and five seeds at two budgets (short, long), then one report paired by seed against tcsvt at each
-# budget, Holm-corrected. ABLATION=quick runs the minutes-scale grid (conf/sweep/ablation_quick*.yaml). The same
+# budget, Holm-corrected; last, every trained model evaluated on the out-of-distribution camera-shake data
+# (data=synthetic_ood) and reported the same way (<dir>/ood). ABLATION=quick runs the minutes-scale grid (conf/sweep/ablation_quick*.yaml). The same
 # command resumes: completed jobs in $(ABLATION_DIR) are not run again (after a code change, start over in another
 # ABLATION_DIR).
 ABLATION ?= full
@@ -72,6 +73,9 @@ ablation: $(STAMP)
 	done
 	$(PY) -m flowdeblur.report $(foreach n,$(ABLATION_STEPS),$(ABLATION_DIR)/$(n)) --out $(ABLATION_DIR)/report \
 	  --baseline experiment=tcsvt --tuned optim.optimizer.lr
+	$(PY) -m flowdeblur.eval -m data=synthetic_ood hydra.sweep.dir=$(ABLATION_DIR)/ood \
+	  ckpt_path=$$(ls $(foreach n,$(ABLATION_STEPS),$(ABLATION_DIR)/$(n)/*/*/checkpoints/last.ckpt) | paste -sd, -)
+	$(PY) -m flowdeblur.report $(ABLATION_DIR)/ood --baseline experiment=tcsvt
 
 report: $(STAMP)
 	$(PY) -m flowdeblur.report $(DIR) $(ARGS)

@@ -61,6 +61,8 @@ ABLATION_SWEEP := $(if $(filter quick,$(ABLATION)),ablation_quick,ablation_cpu)
 ABLATION_STEPS ?= $(if $(filter quick,$(ABLATION)),100 300,900 2700)
 ABLATION_TRAIN := OMP_NUM_THREADS=1 $(PY) -m flowdeblur.train -m
 ablation: $(STAMP)
+	$(PY) -m flowdeblur.runs.overall $(ABLATION_DIR) "+sweep=$(ABLATION_SWEEP)_lr $(ARGS)" \
+	  "$(words $(ABLATION_STEPS) $(ABLATION_STEPS))*+sweep=$(ABLATION_SWEEP) $(ARGS)"
 	$(ABLATION_TRAIN) +sweep=$(ABLATION_SWEEP)_lr trainer.max_steps=$(firstword $(ABLATION_STEPS)) \
 	  hydra.sweep.dir=$(ABLATION_DIR)/lr $(ARGS)
 	$(PY) -m flowdeblur.report $(ABLATION_DIR)/lr --stage val --baseline experiment=tcsvt --tuned optim.optimizer.lr

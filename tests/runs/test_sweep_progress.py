@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,9 @@ from hydra.core.utils import JobReturn, JobStatus
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
+from flowdeblur.runs import overall
 from flowdeblur.runs.sweep_progress import (
+    OVERALL_FILE,
     SWEEP_FILE,
     Plan,
     SweepProgress,
@@ -96,3 +99,38 @@ def test_callback_lines_of_a_job(tmp_path: Path, caplog: pytest.LogCaptureFixtur
     start, end = caplog.messages
     assert start == "[sweep] job #1 of 2 started: (defaults) seed=1"
     assert end.startswith("[sweep] job #1 completed after 0s: (defaults) seed=1, val gain +1.00 dB | 1/2 done, ETA")
+
+
+def test_job_end_line_shows_the_overall_progress_of_the_folder_above(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``make ablation``'s several multiruns under one folder: each job-end line counts the finished jobs of all."""
+    write_job(tmp_path / "lr", 0, ["seed=0"], {"status": "completed"})
+    write_job(tmp_path / "lr", 1, ["seed=1"], {"status": "failed", "error": "x"})
+    assert overall.main([str(tmp_path), "+sweep=ablation_quick_lr", "2*+sweep=ablation_quick"]) == 0
+    assert json.loads((tmp_path / OVERALL_FILE).read_text())["total"] == 4 * 2 + 2 * 4 * 2  # presets x lr, x seeds
+    sweep = tmp_path / "100" / "tcsvt"
+    job_dir = write_job(sweep, 0, ["seed=0"], {"status": "completed", "val/psnr": 27, "val/psnr_input": 26})
+    config = OmegaConf.create(
+        {
+            "hydra": {
+                "mode": RunMode.MULTIRUN,
+                "sweep": {"dir": str(sweep)},
+                "runtime": {"output_dir": str(job_dir)},
+                "job": {"num": 0},
+                "overrides": {"task": ["seed=0"]},
+            }
+        }
+    )
+    with caplog.at_level(logging.INFO, logger="flowdeblur.sweep"):
+        SweepProgress().on_job_end(config, JobReturn(status=JobStatus.COMPLETED))
+    assert re.search(r"val gain \+1\.00 dB \| overall 3/24 done, ETA \w+$", caplog.messages[0])
+
+
+def test_overall_refuses_a_part_it_cannot_size(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert overall.main([str(tmp_path), "x*+sweep=ablation_quick"]) == 2
+    assert overall.main([str(tmp_path), "+sweep=no_such_sweep"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2 and "expected '<overrides>' or '<count>*<overrides>'" in lines[0]
+    assert "no_such_sweep" in lines[1]
+    assert not (tmp_path / OVERALL_FILE).exists()

@@ -5,6 +5,8 @@ Jobs may run in other processes (the joblib launcher), so nothing is counted in 
 start, size and swept options to ``<sweep dir>/.sweep.json`` once, and a job that ends counts the job dirs whose
 ``metrics.json`` says ``completed`` or ``failed`` (:mod:`flowdeblur.runs.status`). A resumed sweep (Optuna, same
 sweep dir) thus counts the jobs finished before it, and its ETA uses only the jobs finished since it started.
+Where a folder above the sweep dir holds ``.overall.json`` (:mod:`flowdeblur.runs.overall`: the total of several
+multiruns, ``make ablation``), job-end lines also show the done/total and ETA of all of them.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from flowdeblur.utils.files import write_json_atomic
 from flowdeblur.video.progress import duration
 
 SWEEP_FILE = ".sweep.json"
+OVERALL_FILE = ".overall.json"
 FINISHED = ("completed", "failed")
 log = logging.getLogger("flowdeblur.sweep")
 
@@ -63,12 +66,22 @@ def plan_of(hydra: DictConfig) -> tuple[int | None, tuple[str, ...]]:
         return None, swept
 
 
-def read_plan(sweep_dir: Path) -> Plan | None:
+def read_plan(sweep_dir: Path, name: str = SWEEP_FILE) -> Plan | None:
     try:
-        data = json.loads((sweep_dir / SWEEP_FILE).read_text())
+        data = json.loads((sweep_dir / name).read_text())
     except (OSError, json.JSONDecodeError):
         return None
     return Plan(float(data["started"]), data.get("total"), tuple(data.get("swept", ())))
+
+
+def overall_progress(sweep_dir: Path, now: float) -> str:
+    """`` | overall 37/260 done, ETA 5h02m`` from the nearest folder above ``sweep_dir`` that holds
+    ``.overall.json``; ``""`` where none does."""
+    for folder in Path(sweep_dir).resolve().parents:
+        plan = read_plan(folder, OVERALL_FILE)
+        if plan is not None:
+            return f" | overall {progress(folder, plan, now)}"
+    return ""
 
 
 def variant(overrides: Sequence[str], swept: Sequence[str]) -> tuple[str, str | None]:
@@ -154,7 +167,7 @@ class SweepProgress(Callback):
         plan = read_plan(sweep_dir)
         name, seed = variant(config.hydra.overrides.task, plan.swept if plan else ())
         log.info(
-            "[sweep] job #%s %s after %s: %s%s, %s%s",
+            "[sweep] job #%s %s after %s: %s%s, %s%s%s",
             config.hydra.job.num,
             status,
             duration(elapsed),
@@ -162,6 +175,7 @@ class SweepProgress(Callback):
             seed_text(seed),
             outcome(metrics),
             f" | {progress(sweep_dir, plan, time.time())}" if plan else "",
+            overall_progress(sweep_dir, time.time()),
         )
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:

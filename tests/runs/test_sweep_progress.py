@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.types import RunMode
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from flowdeblur.runs import overall
 from flowdeblur.runs.sweep_progress import (
@@ -32,6 +32,12 @@ from tests.sweeping import write_job
 
 def hydra_node(params: dict[str, str], task: list[str], **sweeper: object) -> object:
     return OmegaConf.create({"sweeper": {"params": params, **sweeper}, "overrides": {"task": task}})
+
+
+def job_config(sweep: Path, job_dir: Path, task: list[str]) -> DictConfig:
+    """The config Hydra hands a callback for the multirun job ``job_dir`` of ``sweep``."""
+    hydra = {"mode": RunMode.MULTIRUN, "sweep": {"dir": str(sweep)}, "runtime": {"output_dir": str(job_dir)}}
+    return OmegaConf.create({"hydra": {**hydra, "job": {"num": int(job_dir.name)}, "overrides": {"task": task}}})
 
 
 def test_plan_counts_the_grid_of_params_and_command_line() -> None:
@@ -81,17 +87,7 @@ def test_callback_lines_of_a_job(tmp_path: Path, caplog: pytest.LogCaptureFixtur
     callback.on_multirun_start(root)
     assert json.loads((sweep / SWEEP_FILE).read_text())["total"] == 2
     job_dir = write_job(sweep, 1, ["data=x", "seed=1"], None)
-    config = OmegaConf.create(
-        {
-            "hydra": {
-                "mode": RunMode.MULTIRUN,
-                "sweep": {"dir": str(sweep)},
-                "runtime": {"output_dir": str(job_dir)},
-                "job": {"num": 1},
-                "overrides": {"task": ["data=x", "seed=1"]},
-            }
-        }
-    )
+    config = job_config(sweep, job_dir, ["data=x", "seed=1"])
     with caplog.at_level(logging.INFO, logger="flowdeblur.sweep"):
         callback.on_job_start(config)
         (job_dir / "metrics.json").write_text(json.dumps({"status": "completed", "val/psnr": 27, "val/psnr_input": 26}))
@@ -111,17 +107,7 @@ def test_job_end_line_shows_the_overall_progress_of_the_folder_above(
     assert json.loads((tmp_path / OVERALL_FILE).read_text())["total"] == 4 * 2 + 2 * 4 * 2  # presets x lr, x seeds
     sweep = tmp_path / "100" / "tcsvt"
     job_dir = write_job(sweep, 0, ["seed=0"], {"status": "completed", "val/psnr": 27, "val/psnr_input": 26})
-    config = OmegaConf.create(
-        {
-            "hydra": {
-                "mode": RunMode.MULTIRUN,
-                "sweep": {"dir": str(sweep)},
-                "runtime": {"output_dir": str(job_dir)},
-                "job": {"num": 0},
-                "overrides": {"task": ["seed=0"]},
-            }
-        }
-    )
+    config = job_config(sweep, job_dir, ["seed=0"])
     with caplog.at_level(logging.INFO, logger="flowdeblur.sweep"):
         SweepProgress().on_job_end(config, JobReturn(status=JobStatus.COMPLETED))
     assert re.search(r"val gain \+1\.00 dB \| overall 3/24 done, ETA \w+$", caplog.messages[0])

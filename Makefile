@@ -126,7 +126,7 @@ help:
 	@printf $(HELP_ROW) bench "ops, training, 720p, ops per step, compile, data stream -> outputs/bench" "~15 min"
 	@printf $(HELP_ROW) gpu-check "on a CUDA machine, no install: kernels, training, 720p, DDP, compile" "~8 min (GPU)"
 	@printf $(HELP_ROW) sweep "a grid of runs, SWEEP=$(SWEEP) (15 jobs) -> multirun/<date>/<time>" "> 1 h"
-	@printf $(HELP_ROW) ablation "the central ablation (lr on validation, 2 budgets, 5 seeds), resumable; ABLATION=quick" "~14 h / ~30 min"
+	@printf $(HELP_ROW) ablation "the central ablation (lr on validation, 2 budgets, 5 seeds), resumable; ABLATION=quick" "~18 h / ~30 min"
 	@printf $(HELP_ROW) report "compare runs: DIR=\"<run dirs, sweep dirs, folders, 'globs'>\"" "seconds"
 	@printf $(HELP_ROW) eval "evaluate a checkpoint: ARGS=\"ckpt_path=...\" -> outputs/eval/" "~1 min"
 	@printf $(HELP_ROW) infer "restore a video: ARGS=\"input=... output=... ckpt_path=...\"" "seconds per frame"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytorch_lightning as pl
+
 from flowdeblur.config import CONF_DIR, compose_config
 
 TINY = [
@@ -26,3 +28,16 @@ def tiny_train(tmp_path: Path, *overrides: str) -> dict[str, Any]:
 
     cfg = compose_config([*TINY, *overrides], output_dir=tmp_path)
     return train(cfg)
+
+
+def bare_trainer(max_steps: int, **options: Any) -> pl.Trainer:
+    """A Trainer for ``max_steps`` training steps only: no logger, checkpoints, progress bar, summary or validation."""
+    return pl.Trainer(
+        max_steps=max_steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        **options,
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import pytorch_lightning as pl
 import torch
 from torch.utils.data import TensorDataset
 
@@ -14,6 +13,7 @@ from flowdeblur.config import compose_config
 from flowdeblur.data.device_stream import DrawnBatch, DrawnCollate, SceneDraws
 from flowdeblur.data.synthetic import SyntheticBlurClips
 from flowdeblur.lit.datamodule import DataModule
+from tests.helpers import bare_trainer
 
 RUN = [
     "data=synthetic_tiny",
@@ -69,14 +69,7 @@ def test_auto_renders_in_the_workers_on_a_cpu(tmp_path: Path) -> None:
 
 def test_training_with_device_rendering(tmp_path: Path) -> None:
     cfg = compose_config([*RUN, "data.render_on=device"], output_dir=tmp_path)
-    trainer = pl.Trainer(
-        max_steps=2,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-    )
+    trainer = bare_trainer(2)
     module = build_module(cfg)
     before = [p.detach().clone() for p in module.parameters()]
     trainer.fit(module, build_datamodule(cfg))

@@ -11,12 +11,12 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-import pytorch_lightning as pl
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from flowdeblur.build import build_datamodule, build_module
 from flowdeblur.config import compose_config
+from tests.helpers import bare_trainer
 
 # the default network (flow, heads, scan layers) at a small size, under bf16 autocast as the default trainer
 STEP_RUN = [
@@ -59,16 +59,7 @@ def test_training_steps_read_no_device_scalar(tmp_path: Path) -> None:
             return plain_step(*args, **kwargs)
 
     module.optimizer_step = watched_step  # type: ignore[method-assign]
-    trainer = pl.Trainer(
-        max_steps=2,
-        precision="bf16-mixed",
-        gradient_clip_val=1.0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-    )
+    trainer = bare_trainer(2, precision="bf16-mixed", gradient_clip_val=1.0)
     trainer.fit(module, build_datamodule(cfg))
     assert trainer.global_step == 2
     assert not reads.where, f"{len(reads.where)} host reads in a training step, first at:\n{reads.where[0]}"

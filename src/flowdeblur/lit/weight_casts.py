@@ -48,6 +48,8 @@ Layout = tuple[torch.Size, tuple[int, ...]]
 
 def _dense(t: Tensor) -> bool:
     """Whether ``t``'s elements fill its memory without gaps or overlaps, in some order of its dims."""
+    if t.is_contiguous() or (t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last)):
+        return True
     expected = 1
     for size, stride in sorted(zip(t.shape, t.stride(), strict=True), key=lambda pair: pair[1]):
         if size != 1 and stride != expected:

@@ -12,7 +12,8 @@ from flowdeblur.network import NetOutput
 
 
 def stage_values(noise: str, restore: str) -> dict[str, float]:
-    """Metrics of a still-camera val batch whose 'restored' frame is the sharp or the blurry target."""
+    """Metrics of a still-camera val batch whose 'restored' frame is the sharp or the blurry target, or the
+    blurry one pushed 2/255 further from the sharp frame in every channel (``pushed``)."""
     clips = SyntheticBlurClips("val", length=4, crop=64, camera_motion_prob=0.0, noise=noise, seed=1)
     items = [clips[i] for i in range(4)]
     batch = {key: torch.stack([torch.as_tensor(item[key]) for item in items]) for key in ("blurry", "sharp", "mask")}
@@ -20,7 +21,9 @@ def stage_values(noise: str, restore: str) -> dict[str, float]:
     t = items[0]["target"]
     motion = MotionFeatures(features={}, flows={})
     metrics = StageMetrics()
-    metrics.update(batch, t, NetOutput(restored=batch[restore][:, t].clone(), motion=motion, weights={}), False)
+    blurry, sharp = batch["blurry"][:, t], batch["sharp"][:, t]
+    restored = blurry + 2 / 255 * torch.sign(blurry - sharp) if restore == "pushed" else batch[restore][:, t].clone()
+    metrics.update(batch, t, NetOutput(restored=restored, motion=motion, weights={}), False)
     return {k: float(v) for k, v in metrics.compute().items()}
 
 
@@ -38,3 +41,14 @@ def test_the_static_mask_does_not_depend_on_the_noise() -> None:
     clean = SyntheticBlurClips("val", length=2, crop=64, noise="none")[1]
     noisy = SyntheticBlurClips("val", length=2, crop=64)[1]
     assert torch.equal(clean["mask"], noisy["mask"]) and torch.equal(clean["sharp"], noisy["sharp"])
+
+
+def test_harmed_counts_static_pixels_moved_away_from_the_sharp_frame_not_the_noise() -> None:
+    noisy = stage_values("poisson_gaussian", "blurry")
+    perfect = stage_values("poisson_gaussian", "sharp")
+    pushed = stage_values("poisson_gaussian", "pushed")
+    # passing the noisy input through harms nothing, though nearly every static pixel is off the sharp frame
+    assert noisy["static_harmed"] == 0.0 and noisy["static_changed"] > 0.8
+    assert perfect["static_harmed"] == 0.0
+    # every channel moved 2/255 further from the sharp frame: harmed wherever the clamp to [0, 1] leaves room
+    assert pushed["static_harmed"] > 0.95

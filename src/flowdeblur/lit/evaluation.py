@@ -5,7 +5,9 @@ Per-frame metrics (averaged frame -> clip -> data set, :class:`~flowdeblur.metri
 ``psnr_cdvd``/``ssim_cdvd``. Region metrics on synthetic data's motion mask, pooled over the split
 (:class:`~flowdeblur.metrics.pooled.PooledMean`): ``psnr_static``/``psnr_moving`` from the pooled MSE of the
 static/moving pixels, ``static_changed`` the fraction of static pixels changed by more than 1/255 (restored and
-``*_input``), ``epe_static``/``epe_moving`` the pooled end-point error. EPE is reported only when the backbone
+``*_input``), ``static_harmed`` the fraction of static pixels the restoration moves more than 1/255 further
+from the sharp frame than the input is (0 for passing the input through, meaningful with sensor noise),
+``epe_static``/``epe_moving`` the pooled end-point error. EPE is reported only when the backbone
 saw the real window (not for the content and static weight sources). Counts of what the PSNR mean rests on:
 ``frames``, ``clips``, ``nan_frames`` (restored frames whose PSNR is NaN, left out of the means) and ``nan_clips``
 (:meth:`~flowdeblur.metrics.clip_average.ClipAverage.counts`).
@@ -32,6 +34,7 @@ POOLED = {
     **{f"mse_{region}{suffix}": ("sse", "values") for region in REGIONS for suffix in ("", "_input")},
     "static_changed": ("changed", "pixels"),
     "static_changed_input": ("changed", "pixels"),
+    "static_harmed": ("harmed", "pixels"),
     "epe_static": ("epe", "pixels"),
     "epe_moving": ("epe", "pixels"),
 }
@@ -95,10 +98,12 @@ class StageMetrics(nn.Module):
         index = batch["index"]
         for region, mask in (("static", 1.0 - moving), ("moving", moving)):
             for suffix, image in (("", restored), ("_input", blurry)):
-                sums = region_errors(image, sharp, mask)
+                sums = region_errors(image, sharp, mask, reference=blurry if suffix == "" else None)
                 self.pooled_mean(f"mse_{region}{suffix}").update(sums["sse"], sums["values"], index)
                 if region == "static":
                     self.pooled_mean(f"static_changed{suffix}").update(sums["changed"], sums["pixels"], index)
+                    if suffix == "":
+                        self.pooled_mean("static_harmed").update(sums["harmed"], sums["pixels"], index)
             if epe is not None:
                 pixels = mask.flatten(1).sum(1) * epe.shape[1]
                 self.pooled_mean(f"epe_{region}").update((epe * mask).flatten(1).sum(1), pixels, index)

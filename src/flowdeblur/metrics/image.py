@@ -51,24 +51,33 @@ def ssim(preds: Tensor, target: Tensor) -> Tensor:
     return ssim_map[..., border:-border, border:-border].mean(dim=(1, 2, 3))
 
 
-def region_errors(preds: Tensor, target: Tensor, mask: Tensor) -> dict[str, Tensor]:
+def region_errors(preds: Tensor, target: Tensor, mask: Tensor, reference: Tensor | None = None) -> dict[str, Tensor]:
     """(B, 3, H, W) ×2, mask (B, 1, H, W) in {0, 1} -> per-image sums for pooled region metrics, each (B,):
 
     ``sse`` the squared error summed over the masked pixels and channels, ``values`` the number of those
     values (pixels × channels), ``changed`` the masked pixels whose largest channel difference exceeds 1/255,
-    ``pixels`` the masked pixels. float32 whatever the autocast.
+    ``pixels`` the masked pixels; with ``reference`` (B, 3, H, W), the frame the network was given, also
+    ``harmed``: the masked pixels whose largest channel difference exceeds the reference's by more than 1/255.
+    float32 whatever the autocast.
 
     ``target`` is the noise-free sharp frame and ``mask`` comes from the scene's motion, not from pixel values
     (synthetic data: :func:`flowdeblur.data.groundtruth.motion_mask`), so both stay defined when the input
     carries sensor noise. ``static_changed`` is then the fraction of static pixels *not within 1/255 of the
     noise-free sharp frame*: near 0 for noise-free input, near 1 for the noisy input itself (about 0.96 on the
     default val set), and lower for an output that removes the noise; ``psnr_static`` measures how far.
+    ``harmed`` stays meaningful with noise: a restoration that passes the noisy input through, or denoises it,
+    harms no pixel; one that disturbs static pixels (mistakes them for blurry ones) harms them.
     """
     diff = preds.float().clamp(0, 1) - target.float()
     mask = mask.float()
-    return {
+    error = diff.abs().amax(1, keepdim=True)
+    sums = {
         "sse": (diff.pow(2) * mask).flatten(1).sum(1),
         "values": mask.flatten(1).sum(1) * preds.shape[1],
-        "changed": ((diff.abs().amax(1, keepdim=True) > 1.0 / 255) * mask).flatten(1).sum(1),
+        "changed": ((error > 1.0 / 255) * mask).flatten(1).sum(1),
         "pixels": mask.flatten(1).sum(1),
     }
+    if reference is not None:
+        reference_error = (reference.float() - target.float()).abs().amax(1, keepdim=True)
+        sums["harmed"] = ((error > reference_error + 1.0 / 255) * mask).flatten(1).sum(1)
+    return sums

@@ -31,6 +31,7 @@ QUALITY = (
     Metric("lpips", "LPIPS", False, "lpips_input", digits=3),
     Metric("psnr_static", "PSNR static", True, "psnr_static_input", unit="dB"),
     Metric("static_changed", "static changed", False, "static_changed_input", scale=100.0, unit="%", digits=2),
+    Metric("static_harmed", "static harmed", False, scale=100.0, unit="%", digits=2),
     Metric("psnr_moving", "PSNR moving", True, "psnr_moving_input", unit="dB"),
     Metric("epe_static", "EPE static", False, unit="px"),
     Metric("epe_moving", "EPE moving", False, unit="px"),

@@ -23,7 +23,7 @@ from flowdeblur.reporting.tables import input_mean
 from flowdeblur.utils.files import atomic_path
 
 # each panel: the first of these metrics the runs logged
-PANELS = (("psnr",), ("ssim",), ("lpips",), ("static_changed", "psnr_static"), ("psnr_moving",))
+PANELS = (("psnr",), ("ssim",), ("lpips",), ("static_harmed", "static_changed", "psnr_static"), ("psnr_moving",))
 FORMATS = ("png", "pdf", "svg")
 DOT, MEAN, INPUT = "#3b6ea5", "#111111", "#888888"
 

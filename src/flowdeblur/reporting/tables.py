@@ -88,7 +88,8 @@ def quality_table(report: Report) -> Table | None:
 
 
 def region_table(report: Report) -> Table | None:
-    """Static and moving regions: PSNR, fraction of static pixels changed by more than 1/255 (input, restored)."""
+    """Static and moving regions: PSNR, fraction of static pixels changed by more than 1/255 (input, restored) and
+    harmed (moved more than 1/255 further from the sharp frame than the input)."""
     s = report.stage
     static_in = f"{s}/psnr_static_input"
     columns = [
@@ -96,6 +97,7 @@ def region_table(report: Report) -> Table | None:
         ("PSNR static", f"{s}/psnr_static"),
         ("changed in", f"{s}/static_changed_input"),
         ("changed %", f"{s}/static_changed"),
+        ("harmed %", f"{s}/static_harmed"),
         ("moving in", f"{s}/psnr_moving_input"),
         ("PSNR moving", f"{s}/psnr_moving"),
     ]
@@ -200,10 +202,12 @@ def tuning_table(report: Report) -> Table | None:
 
 
 def compact_columns(report: Report) -> list[str]:
-    """The keys of the paper table: PSNR, SSIM, LPIPS, static (changed %, else PSNR), moving, parameters
-    (effective, total), MACs."""
+    """The keys of the paper table: PSNR, SSIM, LPIPS, static (harmed %, else changed %, else PSNR), moving,
+    parameters (effective, total), MACs."""
     s = report.stage
-    static = f"{s}/static_changed" if report.has(f"{s}/static_changed") else f"{s}/psnr_static"
+    static = next(
+        (k for k in (f"{s}/static_harmed", f"{s}/static_changed") if report.has(k)), f"{s}/psnr_static"
+    )
     keys = [
         f"{s}/psnr",
         f"{s}/ssim",

@@ -27,7 +27,7 @@ from flowdeblur.build import build_dataset, build_module
 from flowdeblur.config import compose_config
 from flowdeblur.inference.tiled import TiledNet
 from flowdeblur.lit.module import FlowDeblurModule, fused_if_supported
-from flowdeblur.ops import correlation, scan, scan_native
+from flowdeblur.ops import census, correlation, scan, scan_native, triton_kernels
 
 PACKAGE_DIR = "flowdeblur/"
 
@@ -98,9 +98,15 @@ def gpu_scan_impl() -> str:
 
 @contextmanager
 def gpu_path() -> Iterator[list[str]]:
-    """Within: ops take the branch a CUDA tensor takes (the CPU-only compiled kernels are switched off); yields
-    the Hydra overrides that select the GPU scan in the network config."""
-    with mock.patch.object(scan_native, "load", lambda: None), mock.patch.object(correlation, "kernel", lambda: None):
+    """Within: ops take the branch a CUDA tensor takes (the CPU-only compiled kernels are switched off, the
+    census distance is the fused op where the ops package has its Triton kernels); yields the Hydra overrides
+    that select the GPU scan in the network config."""
+    fused_census = triton_kernels.load(census.KERNELS) is not None
+    with (
+        mock.patch.object(scan_native, "load", lambda: None),
+        mock.patch.object(correlation, "kernel", lambda: None),
+        mock.patch.object(census, "backend", lambda image, impl="fast": "triton" if fused_census else "torch"),
+    ):
         yield [f"model.layer.impl={gpu_scan_impl()}"]
 
 

@@ -22,7 +22,10 @@ import flowdeblur.ops
 from flowdeblur.ops import scan_op, triton_kernels
 from flowdeblur.ops.scan import gated_scan_4
 
-CASES = [Path(__file__).with_name(name) for name in ("triton_scan_cases.py", "triton_correlation_cases.py")]
+CASES = [
+    Path(__file__).with_name(name)
+    for name in ("triton_scan_cases.py", "triton_correlation_cases.py", "triton_census_cases.py")
+]
 
 
 def test_kernels_under_the_interpreter() -> None:

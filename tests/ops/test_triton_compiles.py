@@ -15,7 +15,7 @@ if os.environ.get("TRITON_INTERPRET") == "1":
 from triton.backends.compiler import GPUTarget  # noqa: E402
 from triton.compiler import ASTSource  # noqa: E402
 
-from flowdeblur.ops import correlation_triton, scan_triton  # noqa: E402
+from flowdeblur.ops import census_triton, correlation_triton, scan_triton  # noqa: E402
 
 H100 = GPUTarget("cuda", 90, 32)
 
@@ -57,4 +57,24 @@ def test_correlation_kernels_compile_for_sm90(direction: str) -> None:
     signature |= {"BLOCK_P": "constexpr", "BLOCK_C": "constexpr"}
     constants = {"BLOCK_P": correlation_triton.BLOCK_P, "BLOCK_C": correlation_triton.BLOCK_C}
     compiled = triton.compile(ASTSource(kernel, signature, constants), target=H100)
+    assert ".target sm_90" in compiled.asm["ptx"] and compiled.asm["cubin"]
+
+
+@pytest.mark.parametrize("kernel", ["forward", "backward", "to_rgb"])
+def test_census_kernels_compile_for_sm90(kernel: str) -> None:
+    strides = [f"s{t}{s}" for t in "ab" for s in "bchw"]
+    if kernel == "forward":
+        jit, pointers, names = census_triton._forward_kernel, ("a_ptr", "b_ptr", "out_ptr"), ("H", "W", "radius")
+    elif kernel == "backward":
+        jit, pointers = census_triton._backward_kernel, ("a_ptr", "b_ptr", "g_ptr", "da_ptr", "db_ptr")
+        names = ("H", "W", "radius")
+    else:
+        jit, pointers, names = census_triton._to_rgb_kernel, ("g_ptr", "out_ptr"), ("HW", "W")
+        strides = [f"so{s}" for s in "bchw"]
+    signature = {**dict.fromkeys(pointers, "*fp32"), **ints(*names, *strides), "BLOCK_P": "constexpr"}
+    constants = {"BLOCK_P": census_triton.BLOCK_P}
+    if kernel == "backward":
+        signature = {**signature, "NEED_A": "constexpr"}
+        constants["NEED_A"] = True
+    compiled = triton.compile(ASTSource(jit, signature, constants), target=H100)
     assert ".target sm_90" in compiled.asm["ptx"] and compiled.asm["cubin"]

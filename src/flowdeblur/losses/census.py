@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from flowdeblur.ops import census
+
 LUMA = (0.299, 0.587, 0.114)
 
 
@@ -50,11 +52,14 @@ def _all_soft_signs(images: Sequence[Tensor], radius: int) -> Tensor:
     return _soft_signs(patches, torch.cat([gray.flatten(2) for gray in grays], dim=2))
 
 
-def census_distances(pairs: Sequence[tuple[Tensor, Tensor]], radius: int = 3) -> list[Tensor]:
+def census_distances(pairs: Sequence[tuple[Tensor, Tensor]], radius: int = 3, impl: str = "fast") -> list[Tensor]:
     """[(a, b) (B, 3, H_i, W_i) ×2] -> [(B, 1, H_i, W_i)]: :func:`census_distance` of every pair (one batch size
-    B, any sizes); the per-pixel arithmetic of all pairs runs once over their concatenated pixels (the a's and
+    B, any sizes). On CUDA (``impl``, :func:`flowdeblur.ops.census.backend`) one fused custom op per pair;
+    elsewhere the per-pixel arithmetic of all pairs runs once over their concatenated pixels (the a's and
     the b's apart, so that a side without gradient has no backward). The centre's own soft sign (0 in both
     images) is kept in the sum, where it adds exactly 0, and left out of the mean."""
+    if census.backend(pairs[0][0], impl) == "triton":
+        return [census.census_distance_op(a, b, radius) for a, b in pairs]
     signs = [_all_soft_signs(side, radius) for side in zip(*pairs, strict=True)]
     diff = (signs[0] - signs[1]).pow(2)
     distance = (diff / (0.1 + diff)).sum(1, keepdim=True) / (diff.shape[1] - 1)
@@ -63,6 +68,6 @@ def census_distances(pairs: Sequence[tuple[Tensor, Tensor]], radius: int = 3) ->
     return [chunk.unflatten(2, size) for chunk, size in zip(chunks, sizes, strict=True)]
 
 
-def census_distance(a: Tensor, b: Tensor, radius: int = 3) -> Tensor:
+def census_distance(a: Tensor, b: Tensor, radius: int = 3, impl: str = "fast") -> Tensor:
     """(B, 3, H, W) ×2 -> (B, 1, H, W) soft Hamming distance of their census descriptors, in [0, 1)."""
-    return census_distances([(a, b)], radius)[0]
+    return census_distances([(a, b)], radius, impl)[0]

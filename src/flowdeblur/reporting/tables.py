@@ -205,9 +205,7 @@ def compact_columns(report: Report) -> list[str]:
     """The keys of the paper table: PSNR, SSIM, LPIPS, static (harmed %, else changed %, else PSNR), moving,
     parameters (effective, total), MACs."""
     s = report.stage
-    static = next(
-        (k for k in (f"{s}/static_harmed", f"{s}/static_changed") if report.has(k)), f"{s}/psnr_static"
-    )
+    static = next((k for k in (f"{s}/static_harmed", f"{s}/static_changed") if report.has(k)), f"{s}/psnr_static")
     keys = [
         f"{s}/psnr",
         f"{s}/ssim",

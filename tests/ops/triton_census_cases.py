@@ -1,0 +1,64 @@
+"""Cases of the Triton census kernels on CPU tensors under Triton's interpreter, run by
+``tests/ops/test_scan_triton.py`` in a child pytest with ``TRITON_INTERPRET=1``; skipped anywhere else."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from flowdeblur.losses.census import census_distance, census_distances
+
+if os.environ.get("TRITON_INTERPRET") != "1":
+    pytest.skip("needs TRITON_INTERPRET=1 before Triton is imported", allow_module_level=True)
+pytest.importorskip("triton")
+
+
+@pytest.fixture(autouse=True)
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks smaller than the images: several pixel blocks, the last partial."""
+    from flowdeblur.ops import census_triton
+
+    monkeypatch.setattr(census_triton, "BLOCK_P", 16)
+
+
+# (B, H, W), radius, channels-last, gradient of a too: images narrower than the window, odd sizes
+CASES = [((2, 5, 7), 3, False, False), ((1, 9, 4), 3, True, True), ((2, 3, 3), 1, False, True)]
+
+
+@pytest.mark.parametrize(("shape", "radius", "channels_last", "grad_a"), CASES)
+def test_values_and_gradients_match_the_pytorch_census(
+    shape: tuple[int, int, int], radius: int, channels_last: bool, grad_a: bool
+) -> None:
+    generator = torch.Generator().manual_seed(0)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    b, h, w = shape
+    a, c = (torch.rand(b, 3, h, w, generator=generator, dtype=torch.float64) for _ in range(2))
+    a = a.contiguous(memory_format=layout).requires_grad_(grad_a)
+    c = c.contiguous(memory_format=layout).requires_grad_()
+    out = census_distance(a, c, radius, impl="triton")
+    expected = census_distance(a, c, radius, impl="torch")
+    torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)
+    weights = torch.rand(expected.shape, generator=generator, dtype=torch.float64)
+    inputs = (a, c) if grad_a else (c,)
+    got = torch.autograd.grad(out, inputs, weights)
+    for g, e in zip(got, torch.autograd.grad(expected, inputs, weights), strict=True):
+        assert g.stride() == e.stride() or g.is_contiguous(memory_format=layout)
+        torch.testing.assert_close(g, e, rtol=1e-10, atol=1e-12)
+
+
+def test_float32_levels_as_the_warping_loss_calls_it() -> None:
+    """Three pairs of levels, float32, gradient to the warped side only: values within float32 rounding."""
+    generator = torch.Generator().manual_seed(1)
+    images = [(torch.rand(2, 3, s, s + 3, generator=generator) for _ in range(2)) for s in (8, 4, 2)]
+    pairs = [(a, b.requires_grad_()) for a, b in images]
+    got = census_distances(pairs, 3, impl="triton")
+    expected = census_distances(pairs, 3, impl="torch")
+    for g, e in zip(got, expected, strict=True):
+        torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-6)
+    loss_got = sum(g.sum() for g in got)
+    loss_expected = sum(e.sum() for e in expected)
+    grads = torch.autograd.grad(loss_got, [b for _, b in pairs])
+    for g, e in zip(grads, torch.autograd.grad(loss_expected, [b for _, b in pairs]), strict=True):
+        torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-5)

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 from unittest import mock
 
@@ -27,7 +28,7 @@ from flowdeblur.build import build_dataset, build_module
 from flowdeblur.config import compose_config
 from flowdeblur.inference.tiled import TiledNet
 from flowdeblur.lit.module import FlowDeblurModule, fused_if_supported
-from flowdeblur.ops import census, correlation, scan, scan_native, triton_kernels
+from flowdeblur.ops import census, correlation, scan, scan_native, smoothness, triton_kernels
 
 PACKAGE_DIR = "flowdeblur/"
 
@@ -96,16 +97,23 @@ def gpu_scan_impl() -> str:
     return "triton" if "triton" in scan.IMPLS else "chunked"
 
 
+def _fused_backend(module: ModuleType) -> Any:
+    """A patch making ``module.backend`` choose the Triton kernels, where the ops package has them, on any device
+    (the gpu path runs under ``TRITON_INTERPRET=1``)."""
+    chosen = "triton" if triton_kernels.load(module.KERNELS) is not None else "torch"
+    return mock.patch.object(module, "backend", lambda tensor, impl="fast": chosen)
+
+
 @contextmanager
 def gpu_path() -> Iterator[list[str]]:
     """Within: ops take the branch a CUDA tensor takes (the CPU-only compiled kernels are switched off, the
-    census distance is the fused op where the ops package has its Triton kernels); yields the Hydra overrides
-    that select the GPU scan in the network config."""
-    fused_census = triton_kernels.load(census.KERNELS) is not None
+    census distance and the flow smoothness are fused ops where the ops package has their Triton kernels);
+    yields the Hydra overrides that select the GPU scan in the network config."""
     with (
         mock.patch.object(scan_native, "load", lambda: None),
         mock.patch.object(correlation, "kernel", lambda: None),
-        mock.patch.object(census, "backend", lambda image, impl="fast": "triton" if fused_census else "torch"),
+        _fused_backend(census),
+        _fused_backend(smoothness),
     ):
         yield [f"model.layer.impl={gpu_scan_impl()}"]
 

@@ -24,7 +24,12 @@ from flowdeblur.ops.scan import gated_scan_4
 
 CASES = [
     Path(__file__).with_name(name)
-    for name in ("triton_scan_cases.py", "triton_correlation_cases.py", "triton_census_cases.py")
+    for name in (
+        "triton_scan_cases.py",
+        "triton_correlation_cases.py",
+        "triton_census_cases.py",
+        "triton_smoothness_cases.py",
+    )
 ]
 
 

@@ -15,7 +15,7 @@ if os.environ.get("TRITON_INTERPRET") == "1":
 from triton.backends.compiler import GPUTarget  # noqa: E402
 from triton.compiler import ASTSource  # noqa: E402
 
-from flowdeblur.ops import census_triton, correlation_triton, scan_triton  # noqa: E402
+from flowdeblur.ops import census_triton, correlation_triton, scan_triton, smoothness_triton  # noqa: E402
 
 H100 = GPUTarget("cuda", 90, 32)
 
@@ -77,4 +77,17 @@ def test_census_kernels_compile_for_sm90(kernel: str) -> None:
         signature = {**signature, "NEED_A": "constexpr"}
         constants["NEED_A"] = True
     compiled = triton.compile(ASTSource(jit, signature, constants), target=H100)
+    assert ".target sm_90" in compiled.asm["ptx"] and compiled.asm["cubin"]
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_smoothness_kernels_compile_for_sm90(direction: str) -> None:
+    strides = [f"s{t}{s}" for t in "fi" for s in "bchw"]
+    if direction == "forward":
+        jit, pointers = smoothness_triton._forward_kernel, ("f_ptr", "i_ptr", "out_ptr")
+    else:
+        jit, pointers = smoothness_triton._backward_kernel, ("f_ptr", "i_ptr", "g_ptr", "d_ptr")
+    signature = {**dict.fromkeys(pointers, "*fp32"), **ints("C", "H", "W"), "alpha": "fp32"}
+    signature |= {"scale_x": "fp32", "scale_y": "fp32", **ints(*strides), "BLOCK_P": "constexpr"}
+    compiled = triton.compile(ASTSource(jit, signature, {"BLOCK_P": smoothness_triton.BLOCK_P}), target=H100)
     assert ".target sm_90" in compiled.asm["ptx"] and compiled.asm["cubin"]

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from flowdeblur.losses.census import census_distances
+from flowdeblur.ops import smoothness
 from flowdeblur.ops.warp import warp
 
 PENALTIES = ("census", "charbonnier")
@@ -119,10 +120,16 @@ def photometric_loss(
     return photometric_losses([target], [neighbours], [flow], penalty, occlusion_quantile)[0]
 
 
-def smoothness_losses(flows: Sequence[Tensor], images: Sequence[Tensor], alpha: float = 10.0) -> Tensor:
+def smoothness_losses(
+    flows: Sequence[Tensor], images: Sequence[Tensor], alpha: float = 10.0, impl: str = "fast"
+) -> Tensor:
     """flows [(B, N, 2, h_i, w_i)], images [(B, 3, h_i, w_i)] -> (len,) edge-aware first-order smoothness of every
-    entry (:func:`smoothness_loss`); the per-pixel arithmetic of all entries and both directions runs once over
-    their concatenated differences."""
+    entry (:func:`smoothness_loss`). On CUDA (``impl``, :func:`flowdeblur.ops.smoothness.backend`), where the
+    images need no gradient, one fused custom op per entry; elsewhere the per-pixel arithmetic of all entries and
+    both directions runs once over their concatenated differences."""
+    if smoothness.backend(flows[0], impl) == "triton" and not any(image.requires_grad for image in images):
+        losses = [smoothness.flow_smoothness_op(f.flatten(1, 2), i, alpha) for f, i in zip(flows, images, strict=True)]
+        return torch.stack(losses)
     diffs, lengths = [], []
     for flow, image in zip(flows, images, strict=True):
         joint = torch.cat([image, flow.flatten(1, 2)], dim=1)
@@ -137,9 +144,9 @@ def smoothness_losses(flows: Sequence[Tensor], images: Sequence[Tensor], alpha: 
     return 0.5 * means.view(-1, 2).sum(1) / count
 
 
-def smoothness_loss(flow: Tensor, image: Tensor, alpha: float = 10.0) -> Tensor:
+def smoothness_loss(flow: Tensor, image: Tensor, alpha: float = 10.0, impl: str = "fast") -> Tensor:
     """flow (B, N, 2, h, w), image (B, 3, h, w) -> scalar edge-aware first-order smoothness of every flow."""
-    return smoothness_losses([flow], [image], alpha)[0]
+    return smoothness_losses([flow], [image], alpha, impl)[0]
 
 
 class WarpingLoss(nn.Module):

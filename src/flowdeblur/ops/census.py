@@ -16,20 +16,12 @@ from torch import Tensor
 
 from flowdeblur.ops import triton_kernels
 
-IMPLS = ("fast", "triton", "torch")
 KERNELS = "census_triton"  # the module of the Triton kernels
 
 
 def backend(image: Tensor, impl: str = "fast") -> str:
-    """``triton`` or ``torch``: for ``fast``, the Triton kernels on CUDA tensors where Triton is installed, else
-    PyTorch; the other values force one (``triton`` on the CPU needs ``TRITON_INTERPRET=1``)."""
-    if impl not in IMPLS:
-        raise ValueError(f"census: impl must be one of {IMPLS}, got '{impl}'")
-    if impl != "fast":
-        if impl == "triton" and image.device.type != "cuda" and not triton_kernels.interpreted():
-            raise ValueError("census: impl 'triton' runs on CUDA tensors (on the CPU with TRITON_INTERPRET=1)")
-        return impl
-    return "triton" if image.device.type == "cuda" and triton_kernels.load(KERNELS) is not None else "torch"
+    """``triton`` or ``torch`` (:func:`flowdeblur.ops.triton_kernels.fused_or_torch`)."""
+    return triton_kernels.fused_or_torch(image, impl, KERNELS, "census")
 
 
 def _state_dtype(a: Tensor, b: Tensor) -> torch.dtype:

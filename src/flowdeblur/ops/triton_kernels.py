@@ -12,6 +12,8 @@ import logging
 import os
 from types import ModuleType
 
+from torch import Tensor
+
 log = logging.getLogger(__name__)
 
 
@@ -36,3 +38,19 @@ def require(name: str) -> ModuleType:
 def interpreted() -> bool:
     """Whether Triton kernels run on the CPU (``TRITON_INTERPRET=1``, read by Triton when first imported)."""
     return os.environ.get("TRITON_INTERPRET", "0") == "1"
+
+
+FUSED_IMPLS = ("fast", "triton", "torch")
+
+
+def fused_or_torch(tensor: Tensor, impl: str, name: str, what: str) -> str:
+    """``triton`` or ``torch`` for an op that has Triton kernels (module ``name``) and a PyTorch version: for
+    ``fast``, the kernels on CUDA tensors where Triton is installed, else PyTorch; ``triton`` and ``torch`` force
+    one (``triton`` on the CPU needs ``TRITON_INTERPRET=1``). ``what`` names the op in errors."""
+    if impl not in FUSED_IMPLS:
+        raise ValueError(f"{what}: impl must be one of {FUSED_IMPLS}, got '{impl}'")
+    if impl != "fast":
+        if impl == "triton" and tensor.device.type != "cuda" and not interpreted():
+            raise ValueError(f"{what}: impl 'triton' runs on CUDA tensors (on the CPU with TRITON_INTERPRET=1)")
+        return impl
+    return "triton" if tensor.device.type == "cuda" and load(name) is not None else "torch"

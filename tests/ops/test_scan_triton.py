@@ -29,6 +29,7 @@ CASES = [
         "triton_correlation_cases.py",
         "triton_census_cases.py",
         "triton_smoothness_cases.py",
+        "triton_warp_cases.py",
     )
 ]
 

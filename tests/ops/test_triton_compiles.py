@@ -15,7 +15,7 @@ if os.environ.get("TRITON_INTERPRET") == "1":
 from triton.backends.compiler import GPUTarget  # noqa: E402
 from triton.compiler import ASTSource  # noqa: E402
 
-from flowdeblur.ops import census_triton, correlation_triton, scan_triton, smoothness_triton  # noqa: E402
+from flowdeblur.ops import census_triton, correlation_triton, scan_triton, smoothness_triton, warp_triton  # noqa: E402
 
 H100 = GPUTarget("cuda", 90, 32)
 
@@ -90,4 +90,19 @@ def test_smoothness_kernels_compile_for_sm90(direction: str) -> None:
     signature = {**dict.fromkeys(pointers, "*fp32"), **ints("C", "H", "W"), "alpha": "fp32"}
     signature |= {"scale_x": "fp32", "scale_y": "fp32", **ints(*strides), "BLOCK_P": "constexpr"}
     compiled = triton.compile(ASTSource(jit, signature, {"BLOCK_P": smoothness_triton.BLOCK_P}), target=H100)
+    assert ".target sm_90" in compiled.asm["ptx"] and compiled.asm["cubin"]
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_warp_kernels_compile_for_sm90(direction: str) -> None:
+    if direction == "forward":
+        jit, pointers, last = warp_triton._forward_kernel, ("i_ptr", "f_ptr", "out_ptr", "valid_ptr"), "so"
+        constants = {"BLOCK_P": warp_triton.BLOCK_P}
+    else:
+        jit, pointers, last = warp_triton._backward_kernel, ("i_ptr", "f_ptr", "g_ptr", "di_ptr", "df_ptr"), "sg"
+        constants = {"NEED_IMAGE": True, "BLOCK_P": warp_triton.BLOCK_P}
+    strides = [f"{t}{s}" for t in ("si", "sf", last) for s in "bchw"]
+    signature = {**dict.fromkeys(pointers, "*fp32"), **ints("C", "H", "W", *strides)}
+    signature |= dict.fromkeys(constants, "constexpr")
+    compiled = triton.compile(ASTSource(jit, signature, constants), target=H100)
     assert ".target sm_90" in compiled.asm["ptx"] and compiled.asm["cubin"]

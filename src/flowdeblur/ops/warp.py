@@ -3,27 +3,96 @@
 Precision rule: sampling positions and flow up-sampling are computed in float32 whatever the autocast or the
 flow's dtype (a bf16 grid is rounded to 0.25 px at x ~ 32-64 and to whole pixels beyond 128), so callers never
 need to cast. Outputs are float32.
+
+On CUDA tensors (where Triton is installed) warping is one custom op (``flowdeblur::warp`` and its backward,
+Triton kernels of :mod:`flowdeblur.ops.warp_triton`: one launch forward, one or two backward) instead of the
+~20 kernels of building a normalised grid, ``grid_sample`` and the valid mask; elsewhere ``grid_sample`` runs,
+and it is the reference the kernels are tested against.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from flowdeblur.ops import triton_kernels
 
-def warp(image: Tensor, flow: Tensor, padding_mode: str = "zeros") -> tuple[Tensor, Tensor]:
+KERNELS = "warp_triton"  # the module of the Triton kernels
+
+
+def backend(flow: Tensor, impl: str = "fast") -> str:
+    """``triton`` or ``torch`` (:func:`flowdeblur.ops.triton_kernels.fused_or_torch`)."""
+    return triton_kernels.fused_or_torch(flow, impl, KERNELS, "warp")
+
+
+@torch.library.custom_op("flowdeblur::warp", mutates_args=())
+def warp_op(image: Tensor, flow: Tensor) -> tuple[Tensor, Tensor]:
+    """image (B, C, H, W) any float dtype, flow (B, 2, H, W) -> warped (B, C, H, W) and valid (B, 1, H, W), float32
+    (float64 for a float64 flow), by the Triton kernel; zeros outside the frame."""
+    state = torch.promote_types(flow.dtype, torch.float32)
+    return triton_kernels.require(KERNELS).forward(image, flow.to(state))
+
+
+@warp_op.register_fake
+def _(image: Tensor, flow: Tensor) -> tuple[Tensor, Tensor]:
+    state = torch.promote_types(flow.dtype, torch.float32)
+    b, c, h, w = image.shape
+    return image.new_empty(b, c, h, w, dtype=state), image.new_empty(b, 1, h, w, dtype=state)
+
+
+@torch.library.custom_op("flowdeblur::warp_backward", mutates_args=())
+def warp_backward_op(image: Tensor, flow: Tensor, grad: Tensor, need_image: bool) -> list[Tensor]:
+    """The inputs and dL/dwarped -> [dL/dflow] or, with ``need_image``, [dL/dimage, dL/dflow], in the inputs'
+    dtypes."""
+    state = torch.promote_types(flow.dtype, torch.float32)
+    grad_image, grad_flow = triton_kernels.require(KERNELS).backward(image, flow.to(state), grad, need_image)
+    grads = [grad_flow.to(flow.dtype)]
+    return [grad_image.to(image.dtype), *grads] if grad_image is not None else grads
+
+
+@warp_backward_op.register_fake
+def _(image: Tensor, flow: Tensor, grad: Tensor, need_image: bool) -> list[Tensor]:
+    grad_flow = flow.new_empty(flow.shape)
+    return [image.new_empty(image.shape), grad_flow] if need_image else [grad_flow]
+
+
+def _setup_context(ctx: Any, inputs: tuple[Tensor, Tensor], output: tuple[Tensor, Tensor]) -> None:
+    ctx.save_for_backward(*inputs)
+    ctx.mark_non_differentiable(output[1])
+
+
+def _backward(ctx: Any, grad: Tensor, _grad_valid: Tensor | None) -> tuple[Tensor | None, Tensor | None]:
+    image, flow = ctx.saved_tensors
+    need_image, need_flow = ctx.needs_input_grad
+    if not (need_image or need_flow):
+        return None, None
+    grads = warp_backward_op(image, flow, grad, need_image)
+    return (grads[0] if need_image else None), (grads[-1] if need_flow else None)
+
+
+warp_op.register_autograd(_backward, setup_context=_setup_context)
+
+
+def warp(image: Tensor, flow: Tensor, padding_mode: str = "zeros", impl: str = "fast") -> tuple[Tensor, Tensor]:
     """Backward-warp ``image`` with ``flow``: ``out(p) = image(p + flow(p))`` (bilinear), in float32.
 
     Args:
         image: (B, C, H, W), any float dtype.
         flow: (B, 2, H, W) in pixels, channel order (dx, dy), any float dtype.
-        padding_mode: ``grid_sample`` padding for samples that fall outside the frame.
+        padding_mode: ``grid_sample`` padding for samples that fall outside the frame (the fused op: zeros only).
+        impl: ``fast`` (the fused op on CUDA, else ``grid_sample``), ``triton`` or ``torch``
+            (:func:`backend`).
 
     Returns:
         warped (B, C, H, W) float32 and valid (B, 1, H, W) float32 in {0, 1}: 1 where ``p + flow(p)`` lies inside
         the frame.
     """
+    if padding_mode == "zeros" and backend(flow, impl) == "triton":
+        with torch.autocast(image.device.type, enabled=False):
+            return warp_op(image, flow.float())
     h, w = image.shape[-2:]
     warped, x, y = _sample(image, flow, padding_mode)
     with torch.autocast(image.device.type, enabled=False):
@@ -31,8 +100,10 @@ def warp(image: Tensor, flow: Tensor, padding_mode: str = "zeros") -> tuple[Tens
     return warped, valid
 
 
-def warp_image(image: Tensor, flow: Tensor, padding_mode: str = "zeros") -> Tensor:
+def warp_image(image: Tensor, flow: Tensor, padding_mode: str = "zeros", impl: str = "fast") -> Tensor:
     """:func:`warp` without the valid mask: (B, C, H, W), flow (B, 2, H, W) -> warped (B, C, H, W) float32."""
+    if padding_mode == "zeros" and backend(flow, impl) == "triton":
+        return warp(image, flow, padding_mode, impl)[0]
     return _sample(image, flow, padding_mode)[0]
 
 

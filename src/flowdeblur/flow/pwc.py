@@ -84,9 +84,10 @@ class PWCFlow(SelfSupervisedFlow):
         flows: dict[int, Tensor] = {}
         coarser: tuple[int, Tensor] | None = None  # the previous (coarser) level and its estimator features
         for level in sorted(self.levels, reverse=True):
-            per_frame = pyramid[level].unflatten(0, (b, t))
-            reference = per_frame[:, :1].expand(-1, n, -1, -1, -1).flatten(0, 1).contiguous(memory_format=layout)
-            neighbours = per_frame[:, 1:].flatten(0, 1)
+            # one split (its backward is one concatenation, where two slices would each scatter into zeros)
+            target_features, neighbour_features = pyramid[level].unflatten(0, (b, t)).split([1, n], dim=1)
+            reference = target_features.expand(-1, n, -1, -1, -1).flatten(0, 1).contiguous(memory_format=layout)
+            neighbours = neighbour_features.flatten(0, 1)
             if coarser is None:
                 cost = cosine_correlation(reference, neighbours, self.radius)
                 estimate = self.estimators[str(level)](torch.cat([cost.to(reference.dtype), reference], dim=1))

@@ -4,7 +4,8 @@
 
 Parts (:mod:`benchmarks.gpu_parts`), each guarded (a failure is recorded and the others still run):
 environment (CUDA, device, bf16, Triton), fused_ops (every scan impl and the cost volumes against the
-reference on the device: values and gradients, all directions, NCHW and channels-last), data_stream (synthetic
+reference on the device: values and gradients, all directions, NCHW and channels-last; the fused census,
+smoothness and warp ops against their PyTorch versions), data_stream (synthetic
 clips/s rendered on the device, target >= 200 at 256²), training (200 bf16-mixed steps of the default preset
 at 256² through Lightning: loss finite, samples/s, peak memory, share of time the GPU is busy), inference
 (720p frames/s and peak memory, whole frames and strips equal to whole frames), ddp (a one-GPU DDP fit over

@@ -18,8 +18,11 @@ from benchmarks.step import build_step, frame_restorer, train_step
 from flowdeblur.build import build_datamodule, build_module
 from flowdeblur.config import compose_config
 from flowdeblur.distributed.process_group import teardown_process_group
+from flowdeblur.losses.census import census_distance
+from flowdeblur.losses.warping import smoothness_loss
 from flowdeblur.ops import correlation, scan
 from flowdeblur.ops.triton_kernels import interpreted as triton_interpreted
+from flowdeblur.ops.warp import warp
 
 
 @dataclass
@@ -89,7 +92,8 @@ def _max_error(a: list[Tensor], b: list[Tensor]) -> float:
 
 def fused_ops(device: torch.device, sizes: Sizes) -> dict[str, Any]:
     """Max abs error of values and gradients against the reference: ``gated_scan_4`` (every impl but the
-    reference: all four directions, odd sizes, gates up to ±1, NCHW and channels-last) and the cost volumes."""
+    reference: all four directions, odd sizes, gates up to ±1, NCHW and channels-last), the cost volumes and the
+    fused flow-loss ops."""
     generator = torch.Generator().manual_seed(0)
     figures: dict[str, Any] = {}
     b, c, h, w = 2, 5, 37, 29
@@ -117,8 +121,29 @@ def fused_ops(device: torch.device, sizes: Sizes) -> dict[str, Any]:
     )
     got = _values_and_grads(lambda a, v: correlation.cosine_correlation(a, v, 2), [f1, f2], cgrad)
     figures["cosine_correlation_max_err"] = _max_error(got, reference)
+    figures |= _loss_ops(device, generator)
     figures["max_err"] = max(v for k, v in figures.items() if k.endswith("_max_err"))
     figures["ok"] = figures["max_err"] <= 1e-3
+    return figures
+
+
+def _loss_ops(device: torch.device, generator: torch.Generator) -> dict[str, float]:
+    """The fused flow-loss ops (``impl="fast"``: Triton on CUDA) against their PyTorch versions: census distance,
+    flow smoothness and backward warping, float32, values and gradients."""
+    images = [torch.rand(2, 3, 21, 26, generator=generator).to(device) for _ in range(2)]
+    flow = (3 * torch.randn(2, 2, 21, 26, generator=generator)).to(device)
+    flows = (2 * torch.randn(2, 2, 2, 21, 26, generator=generator)).to(device)
+    distance_grad = torch.randn(2, 1, 21, 26, generator=generator).to(device)
+    warp_grad = torch.randn(2, 3, 21, 26, generator=generator).to(device)
+    figures = {}
+    for name, run, inputs, grad in (
+        ("census", lambda a, b, i: census_distance(a, b, impl=i), images, distance_grad),
+        ("smoothness", lambda f, i: smoothness_loss(f, images[0], impl=i), [flows], torch.ones((), device=device)),
+        ("warp", lambda image, f, i: warp(image, f, impl=i)[0], [images[1], flow], warp_grad),
+    ):
+        reference = _values_and_grads(lambda *xs, r=run: r(*xs, "torch"), inputs, grad)
+        got = _values_and_grads(lambda *xs, r=run: r(*xs, "fast"), inputs, grad)
+        figures[f"{name}_max_err"] = _max_error(got, reference)
     return figures
 
 

@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader
 from flowdeblur.build import build_dataset
 from flowdeblur.config import CONF_DIR
 from flowdeblur.flow.pretrained import save_flow_weights, without_weights
+from flowdeblur.lit.datamodule import loader_workers
 from flowdeblur.lit.schedule import warmup_cosine
 from flowdeblur.metrics.flow import end_point_error, end_point_error_map
 from flowdeblur.runs.run_dir import check_run_dir
@@ -105,7 +106,7 @@ def pretrain(cfg: DictConfig) -> dict[str, Any]:
     backbone = instantiate(without_weights(cfg.model.flow))
     steps, batch_size = int(recipe.steps), int(cfg.data.batch_size)
     train = build_dataset(cfg.data, "train", length=steps * batch_size)
-    loader = DataLoader(train, batch_size=batch_size, num_workers=cfg.data.num_workers)
+    loader = DataLoader(train, batch_size=batch_size, num_workers=loader_workers(cfg.data.num_workers))
     val_loader = DataLoader(build_dataset(cfg.data, "val"), batch_size=16)
     optimizer = torch.optim.AdamW(backbone.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     schedule = warmup_cosine(optimizer, steps, recipe.warmup_steps, recipe.min_lr_ratio)

@@ -17,6 +17,16 @@ DatasetFactory = Callable[[], Dataset]
 RENDER_ON = ("auto", "cpu", "device")
 
 
+
+def loader_workers(setting: int | str, processes: int = 1) -> int:
+    """``data.num_workers`` as a count: an int as is; ``auto`` one loader process per core left to each of the
+    ``processes`` training processes on this node, at least 1 and at most 8."""
+    if isinstance(setting, int):
+        return setting
+    if setting != "auto":
+        raise ValueError(f"data.num_workers: expected an integer >= 0 or 'auto', got '{setting}'")
+    return max(1, min(8, len(os.sched_getaffinity(0)) // max(1, processes) - 1))
+
 class DataModule(pl.LightningDataModule):
     """Train/val/test loaders; data sets are built lazily in :meth:`setup`.
 
@@ -87,10 +97,7 @@ class DataModule(pl.LightningDataModule):
     @property
     def num_workers(self) -> int:
         """Loader processes (``auto`` resolved for the trainer's processes on this node)."""
-        if isinstance(self.workers, int):
-            return self.workers
-        local = self.trainer.num_devices if self.trainer is not None else 1
-        return max(1, min(8, len(os.sched_getaffinity(0)) // max(1, local) - 1))
+        return loader_workers(self.workers, self.trainer.num_devices if self.trainer is not None else 1)
 
     def device(self) -> torch.device:
         """The trainer's device (``detached_device`` when no trainer is attached)."""

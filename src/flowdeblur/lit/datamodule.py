@@ -17,7 +17,6 @@ DatasetFactory = Callable[[], Dataset]
 RENDER_ON = ("auto", "cpu", "device")
 
 
-
 def loader_workers(setting: int | str, processes: int = 1) -> int:
     """``data.num_workers`` as a count: an int as is; ``auto`` one loader process per core left to each of the
     ``processes`` training processes on this node, at least 1 and at most 8."""
@@ -26,6 +25,7 @@ def loader_workers(setting: int | str, processes: int = 1) -> int:
     if setting != "auto":
         raise ValueError(f"data.num_workers: expected an integer >= 0 or 'auto', got '{setting}'")
     return max(1, min(8, len(os.sched_getaffinity(0)) // max(1, processes) - 1))
+
 
 class DataModule(pl.LightningDataModule):
     """Train/val/test loaders; data sets are built lazily in :meth:`setup`.

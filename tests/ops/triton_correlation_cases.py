@@ -3,25 +3,18 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import torch
 
 from flowdeblur.ops.correlation import cosine_correlation, local_correlation, local_correlation_reference
+from tests.ops.interpreter import require_interpreter, shrink_blocks
 
-if os.environ.get("TRITON_INTERPRET") != "1":
-    pytest.skip("needs TRITON_INTERPRET=1 before Triton is imported", allow_module_level=True)
-pytest.importorskip("triton")
+require_interpreter()
 
 
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Blocks smaller than the maps: several pixel blocks (the last partial) and channel blocks."""
-    from flowdeblur.ops import correlation_triton
-
-    monkeypatch.setattr(correlation_triton, "BLOCK_P", 16)
-    monkeypatch.setattr(correlation_triton, "BLOCK_C", 4)
+    shrink_blocks(monkeypatch, "correlation_triton", BLOCK_P=16, BLOCK_C=4)
 
 
 # (B, C, H, W), radius: borders wider than the map, channels over several blocks, channels-last

@@ -4,17 +4,14 @@ Triton is first imported); skipped anywhere else."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import torch
 from torch import Tensor
 
 from flowdeblur.ops.scan import DIRECTIONS, gated_scan_4, gated_scan_reference
+from tests.ops.interpreter import require_interpreter, shrink_blocks
 
-if os.environ.get("TRITON_INTERPRET") != "1":
-    pytest.skip("needs TRITON_INTERPRET=1 before Triton is imported", allow_module_level=True)
-pytest.importorskip("triton")
+require_interpreter()
 
 # a small line block, so that small images need several blocks (the last one partial)
 BLOCK_L = 16
@@ -22,9 +19,7 @@ BLOCK_L = 16
 
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    from flowdeblur.ops import scan_triton
-
-    monkeypatch.setattr(scan_triton, "BLOCK_L", BLOCK_L)
+    shrink_blocks(monkeypatch, "scan_triton", BLOCK_L=BLOCK_L)
 
 
 def inputs(shape: tuple[int, ...], layout: torch.memory_format, seed: int = 0) -> tuple[Tensor, Tensor]:

@@ -3,24 +3,18 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import torch
 
 from flowdeblur.losses.warping import smoothness_loss, smoothness_losses
+from tests.ops.interpreter import require_interpreter, shrink_blocks
 
-if os.environ.get("TRITON_INTERPRET") != "1":
-    pytest.skip("needs TRITON_INTERPRET=1 before Triton is imported", allow_module_level=True)
-pytest.importorskip("triton")
+require_interpreter()
 
 
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Blocks smaller than the flows: several pixel blocks, the last partial."""
-    from flowdeblur.ops import smoothness_triton
-
-    monkeypatch.setattr(smoothness_triton, "BLOCK_P", 16)
+    shrink_blocks(monkeypatch, "smoothness_triton", BLOCK_P=16)
 
 
 # (B, N, H, W), channels-last image: 2×2, odd sizes, one and two neighbours

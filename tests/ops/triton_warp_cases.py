@@ -3,24 +3,18 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import torch
 
 from flowdeblur.ops.warp import warp, warp_image
+from tests.ops.interpreter import require_interpreter, shrink_blocks
 
-if os.environ.get("TRITON_INTERPRET") != "1":
-    pytest.skip("needs TRITON_INTERPRET=1 before Triton is imported", allow_module_level=True)
-pytest.importorskip("triton")
+require_interpreter()
 
 
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Blocks smaller than the images: several pixel blocks, the last partial."""
-    from flowdeblur.ops import warp_triton
-
-    monkeypatch.setattr(warp_triton, "BLOCK_P", 16)
+    shrink_blocks(monkeypatch, "warp_triton", BLOCK_P=16)
 
 
 # (B, C, H, W), channels-last image, gradient of the image: flows reaching out of the frame, odd sizes

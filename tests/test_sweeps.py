@@ -3,6 +3,7 @@ failures are recorded without stopping the sweep, unknown options fail before an
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 from pathlib import Path
@@ -208,3 +209,18 @@ def test_a_completed_job_of_the_same_overrides_is_not_run_again(tmp_path: Path) 
     assert completed_results(tmp_path) == {"status": "completed", "overrides": "", "val/psnr": 1.0}
     cfg = compose_config([*TINY_SWEEP, "skip_completed=true"], output_dir=tmp_path)
     assert train(cfg)["val/psnr"] == 1.0  # returned as recorded: nothing trained
+
+
+def test_a_run_dir_holding_another_jobs_results_is_left_untouched(tmp_path: Path) -> None:
+    """A job pointed at a dir whose metrics.json records a completed run of other overrides (a sweep of other
+    parameters into an existing sweep dir: job numbers restart at 0) stops before writing anything there."""
+    from flowdeblur.runs.status import RunDirTaken
+    from flowdeblur.utils.files import write_json_atomic
+
+    record = {"status": "completed", "overrides": "experiment=tcsvt seed=0", "val/psnr": 27.2}
+    write_json_atomic(tmp_path / "metrics.json", record)
+    cfg = compose_config([*TINY_SWEEP, "skip_completed=true"], output_dir=tmp_path)
+    with pytest.raises(RunDirTaken, match="holds the completed run of 'experiment=tcsvt seed=0'"):
+        run_job(train, cfg)
+    assert json.loads((tmp_path / "metrics.json").read_text()) == record
+    assert not (tmp_path / "checkpoints").exists()

@@ -41,7 +41,7 @@ from flowdeblur.runs.job_log import route_to_job_log
 from flowdeblur.runs.quiet import quiet_libraries
 from flowdeblur.runs.run_dir import check_run_dir
 from flowdeblur.runs.speed import learning_speed
-from flowdeblur.runs.status import completed_results, mark_running, run_job
+from flowdeblur.runs.status import check_own_run_dir, completed_results, mark_running, run_job
 from flowdeblur.runs.summary import print_parameters, print_summary
 from flowdeblur.runs.user_errors import user_errors
 from flowdeblur.utils.files import write_json_atomic
@@ -59,6 +59,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if cfg.get("skip_completed") and (done := completed_results(out_dir)) is not None:
         log.info("%s holds a completed run of these overrides: not trained again", out_dir)
         return done
+    check_own_run_dir(out_dir)
     ckpt_path = resume_path(cfg.get("ckpt_path"), out_dir)
     check_choice(cfg.get("test_ckpt", "best"))
     mark_running(out_dir)

@@ -46,6 +46,28 @@ def completed_results(out_dir: Path) -> dict[str, Any] | None:
     return results if done and results.get("overrides") == " ".join(job_overrides()) else None
 
 
+class RunDirTaken(ValueError):
+    """The run dir holds the completed results of a job with other overrides."""
+
+
+def check_own_run_dir(out_dir: Path) -> None:
+    """Refuse to train into ``out_dir`` when its ``metrics.json`` records a completed run of other overrides (e.g.
+    a sweep of other parameters pointed at an existing ``hydra.sweep.dir``, whose job numbers restart at 0):
+    nothing of that run is overwritten. Raises :class:`RunDirTaken`."""
+    try:
+        results = json.loads((out_dir / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return
+    if not (isinstance(results, dict) and results.get("status") == "completed"):
+        return
+    ours = " ".join(job_overrides())
+    if results.get("overrides") != ours:
+        raise RunDirTaken(
+            f"{out_dir} holds the completed run of '{results.get('overrides')}', not of '{ours}': give this run "
+            "another directory (hydra.run.dir, or hydra.sweep.dir for a multirun); nothing was written"
+        )
+
+
 @rank_zero_only
 def mark_running(out_dir: Path) -> None:
     """Write ``metrics.json`` with status ``running`` and the job's overrides (replaced when the job ends)."""
@@ -82,7 +104,8 @@ def run_job(
         return job(cfg)
     except BaseException as err:
         try:
-            record_failure(out_dir, err, time.perf_counter() - start)
+            if not isinstance(err, RunDirTaken):  # that metrics.json belongs to another run
+                record_failure(out_dir, err, time.perf_counter() - start)
         except OSError as write_error:  # e.g. the run dir itself is unwritable: report the original error
             log.error("could not record the failure in %s: %s", out_dir / "metrics.json", write_error)
         if on_failure is not None:

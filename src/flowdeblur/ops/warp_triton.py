@@ -54,6 +54,16 @@ def _taps(f_ptr, n, y, x, sfb, sfc, sfh, sfw, H, W, inside):
 
 
 @triton.jit
+def _tap_values(at, sih, siw, m00, m10, m01, m11, dtype: tl.constexpr):
+    """The four taps of one channel (0 outside the frame), in ``dtype``."""
+    v00 = tl.load(at, mask=m00, other=0.0).to(dtype)
+    v10 = tl.load(at + siw, mask=m10, other=0.0).to(dtype)
+    v01 = tl.load(at + sih, mask=m01, other=0.0).to(dtype)
+    v11 = tl.load(at + sih + siw, mask=m11, other=0.0).to(dtype)
+    return v00, v10, v01, v11
+
+
+@triton.jit
 def _forward_kernel(
     i_ptr,
     f_ptr,
@@ -84,10 +94,7 @@ def _forward_kernel(
     x0, y0, wx, wy, m00, m10, m01, m11, valid = _taps(f_ptr, n, y, x, sfb, sfc, sfh, sfw, H, W, inside)
     at = i_ptr + n * sib + y0 * sih + x0 * siw
     for c in range(C):
-        v00 = tl.load(at + c * sic, mask=m00, other=0.0).to(wx.dtype)
-        v10 = tl.load(at + c * sic + siw, mask=m10, other=0.0).to(wx.dtype)
-        v01 = tl.load(at + c * sic + sih, mask=m01, other=0.0).to(wx.dtype)
-        v11 = tl.load(at + c * sic + sih + siw, mask=m11, other=0.0).to(wx.dtype)
+        v00, v10, v01, v11 = _tap_values(at + c * sic, sih, siw, m00, m10, m01, m11, wx.dtype)
         top = v00 + wx * (v10 - v00)
         bottom = v01 + wx * (v11 - v01)
         tl.store(out_ptr + n * sob + c * soc + y * soh + x * sow, top + wy * (bottom - top), mask=inside)
@@ -131,10 +138,7 @@ def _backward_kernel(
     grad_y = tl.zeros([BLOCK_P], dtype=wx.dtype)
     for c in range(C):
         g = tl.load(g_ptr + n * sgb + c * sgc + y * sgh + x * sgw, mask=inside, other=0.0).to(wx.dtype)
-        v00 = tl.load(at + c * sic, mask=m00, other=0.0).to(wx.dtype)
-        v10 = tl.load(at + c * sic + siw, mask=m10, other=0.0).to(wx.dtype)
-        v01 = tl.load(at + c * sic + sih, mask=m01, other=0.0).to(wx.dtype)
-        v11 = tl.load(at + c * sic + sih + siw, mask=m11, other=0.0).to(wx.dtype)
+        v00, v10, v01, v11 = _tap_values(at + c * sic, sih, siw, m00, m10, m01, m11, wx.dtype)
         grad_x += g * ((1.0 - wy) * (v10 - v00) + wy * (v11 - v01))
         grad_y += g * ((1.0 - wx) * (v01 - v00) + wx * (v11 - v10))
         if NEED_IMAGE:

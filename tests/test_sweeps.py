@@ -224,3 +224,10 @@ def test_a_run_dir_holding_another_jobs_results_is_left_untouched(tmp_path: Path
         run_job(train, cfg)
     assert json.loads((tmp_path / "metrics.json").read_text()) == record
     assert not (tmp_path / "checkpoints").exists()
+    # an evaluation pointed at that training run's dir stops as well, before reading its checkpoint
+    from flowdeblur.eval import evaluate
+
+    eval_cfg = compose_config([f"ckpt_path={tmp_path / 'missing.ckpt'}"], config_name="eval", output_dir=tmp_path)
+    with pytest.raises(RunDirTaken):
+        evaluate(eval_cfg)
+    assert json.loads((tmp_path / "metrics.json").read_text()) == record

@@ -26,6 +26,7 @@ from flowdeblur.inference.tiled import OVERLAP, TiledNet
 from flowdeblur.reporting.evaluation import write_reports
 from flowdeblur.runs.job_log import route_to_job_log
 from flowdeblur.runs.quiet import quiet_libraries
+from flowdeblur.runs.status import check_own_run_dir
 from flowdeblur.runs.summary import print_summary
 from flowdeblur.runs.user_errors import user_errors
 from flowdeblur.utils.files import write_json_atomic
@@ -34,6 +35,7 @@ from flowdeblur.utils.files import write_json_atomic
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Test the checkpoint on ``cfg.split`` of the chosen data; returns the flat metrics written to metrics.json."""
     check_config(cfg)
+    check_own_run_dir(Path(cfg.paths.output_dir))
     quiet_libraries()
     route_to_job_log()
     config, net_state = load_weights(cfg.ckpt_path)

@@ -43,6 +43,15 @@ def _soft_sign(delta):
 
 
 @triton.jit
+def _neighbour(y, x, k, radius, H, W):
+    """Row and column of offset ``k`` (row-major over the (2r+1)² window) from (y, x), borders replicated."""
+    size = 2 * radius + 1
+    yy = tl.minimum(tl.maximum(y + (k // size - radius), 0), H - 1)
+    xx = tl.minimum(tl.maximum(x + (k % size - radius), 0), W - 1)
+    return yy, xx
+
+
+@triton.jit
 def _forward_kernel(a_ptr, b_ptr, out_ptr, H, W, radius, sab, sac, sah, saw, sbb, sbc, sbh, sbw, BLOCK_P: tl.constexpr):
     n = tl.program_id(0).to(tl.int64)
     p = tl.program_id(1) * BLOCK_P + tl.arange(0, BLOCK_P)
@@ -56,8 +65,7 @@ def _forward_kernel(a_ptr, b_ptr, out_ptr, H, W, radius, sab, sac, sah, saw, sbb
     size = 2 * radius + 1
     acc = tl.zeros([BLOCK_P], dtype=out_ptr.dtype.element_ty)
     for k in range(size * size):
-        yy = tl.minimum(tl.maximum(y + (k // size - radius), 0), H - 1)
-        xx = tl.minimum(tl.maximum(x + (k % size - radius), 0), W - 1)
+        yy, xx = _neighbour(y, x, k, radius, H, W)
         s_a = _soft_sign(_gray(a_ptr, base_a, yy, xx, sac, sah, saw, inside) - centre_a)
         s_b = _soft_sign(_gray(b_ptr, base_b, yy, xx, sbc, sbh, sbw, inside) - centre_b)
         d2 = (s_a - s_b) * (s_a - s_b)
@@ -101,8 +109,7 @@ def _backward_kernel(
     own_a = tl.zeros([BLOCK_P], dtype=db_ptr.dtype.element_ty)
     own_b = tl.zeros([BLOCK_P], dtype=db_ptr.dtype.element_ty)
     for k in range(size * size):
-        yy = tl.minimum(tl.maximum(y + (k // size - radius), 0), H - 1)
-        xx = tl.minimum(tl.maximum(x + (k % size - radius), 0), W - 1)
+        yy, xx = _neighbour(y, x, k, radius, H, W)
         delta_a = _gray(a_ptr, base_a, yy, xx, sac, sah, saw, inside) - centre_a
         delta_b = _gray(b_ptr, base_b, yy, xx, sbc, sbh, sbw, inside) - centre_b
         scale_a = 0.81 + delta_a * delta_a

@@ -34,16 +34,20 @@ def is_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
+def _completed_record(out_dir: Path) -> dict[str, Any] | None:
+    """``<out_dir>/metrics.json`` when it records a completed run, else None."""
+    try:
+        results = json.loads((out_dir / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return results if isinstance(results, dict) and results.get("status") == "completed" else None
+
+
 def completed_results(out_dir: Path) -> dict[str, Any] | None:
     """The results in ``<out_dir>/metrics.json`` when it records a completed run of this job's overrides, else
     None (a resumed sweep trains only the jobs still missing)."""
-    path = out_dir / "metrics.json"
-    try:
-        results = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    done = isinstance(results, dict) and results.get("status") == "completed"
-    return results if done and results.get("overrides") == " ".join(job_overrides()) else None
+    results = _completed_record(out_dir)
+    return results if results is not None and results.get("overrides") == " ".join(job_overrides()) else None
 
 
 class RunDirTaken(ValueError):
@@ -51,17 +55,12 @@ class RunDirTaken(ValueError):
 
 
 def check_own_run_dir(out_dir: Path) -> None:
-    """Refuse to train into ``out_dir`` when its ``metrics.json`` records a completed run of other overrides (e.g.
-    a sweep of other parameters pointed at an existing ``hydra.sweep.dir``, whose job numbers restart at 0):
-    nothing of that run is overwritten. Raises :class:`RunDirTaken`."""
-    try:
-        results = json.loads((out_dir / "metrics.json").read_text())
-    except (OSError, ValueError):
-        return
-    if not (isinstance(results, dict) and results.get("status") == "completed"):
-        return
-    ours = " ".join(job_overrides())
-    if results.get("overrides") != ours:
+    """Refuse to write into ``out_dir`` when its ``metrics.json`` records a completed training run of other
+    overrides (e.g. a sweep of other parameters pointed at an existing ``hydra.sweep.dir``, whose job numbers
+    restart at 0, or an evaluation pointed at a training run's dir): nothing of that run is overwritten. Raises
+    :class:`RunDirTaken`."""
+    results, ours = _completed_record(out_dir), " ".join(job_overrides())
+    if results is not None and results.get("overrides") != ours:
         raise RunDirTaken(
             f"{out_dir} holds the completed run of '{results.get('overrides')}', not of '{ours}': give this run "
             "another directory (hydra.run.dir, or hydra.sweep.dir for a multirun); nothing was written"

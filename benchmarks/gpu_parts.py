@@ -19,7 +19,7 @@ from flowdeblur.build import build_datamodule, build_module
 from flowdeblur.config import compose_config
 from flowdeblur.distributed.process_group import teardown_process_group
 from flowdeblur.losses.census import census_distance
-from flowdeblur.losses.warping import smoothness_loss
+from flowdeblur.losses.warping import masked_means, smoothness_loss
 from flowdeblur.ops import correlation, scan
 from flowdeblur.ops.triton_kernels import interpreted as triton_interpreted
 from flowdeblur.ops.warp import warp
@@ -128,18 +128,24 @@ def fused_ops(device: torch.device, sizes: Sizes) -> dict[str, Any]:
 
 
 def _loss_ops(device: torch.device, generator: torch.Generator) -> dict[str, float]:
-    """The fused flow-loss ops (``impl="fast"``: Triton on CUDA) against their PyTorch versions: census distance,
-    flow smoothness and backward warping, float32, values and gradients."""
-    images = [torch.rand(2, 3, 21, 26, generator=generator).to(device) for _ in range(2)]
+    """The fused flow-loss ops (``impl="fast"``: Triton on CUDA) against their PyTorch versions: census distance
+    (one target against two neighbours), flow smoothness, backward warping and the occlusion-masked means of two
+    levels, float32, values and gradients."""
+    images = [torch.rand(n, 3, 21, 26, generator=generator).to(device) for n in (1, 2)]
     flow = (3 * torch.randn(2, 2, 21, 26, generator=generator)).to(device)
     flows = (2 * torch.randn(2, 2, 2, 21, 26, generator=generator)).to(device)
     distance_grad = torch.randn(2, 1, 21, 26, generator=generator).to(device)
     warp_grad = torch.randn(2, 3, 21, 26, generator=generator).to(device)
+    errors = [torch.rand(4, 1, s, s + 5, generator=generator).to(device) for s in (40, 20)]
+    valids = [(torch.rand(4, 1, s, s + 5, generator=generator) < 0.9).float().to(device) for s in (40, 20)]
+    quantile = torch.tensor(0.9, dtype=torch.float64, device=device)
+    level_grad = torch.ones(2, device=device)
     figures = {}
     for name, run, inputs, grad in (
         ("census", lambda a, b, i: census_distance(a, b, impl=i), images, distance_grad),
-        ("smoothness", lambda f, i: smoothness_loss(f, images[0], impl=i), [flows], torch.ones((), device=device)),
+        ("smoothness", lambda f, i: smoothness_loss(f, images[1], impl=i), [flows], torch.ones((), device=device)),
         ("warp", lambda image, f, i: warp(image, f, impl=i)[0], [images[1], flow], warp_grad),
+        ("occlusion", lambda *e: masked_means(e[:2], valids, quantile, 3, impl=e[2]), errors, level_grad),
     ):
         reference = _values_and_grads(lambda *xs, r=run: r(*xs, "torch"), inputs, grad)
         got = _values_and_grads(lambda *xs, r=run: r(*xs, "fast"), inputs, grad)

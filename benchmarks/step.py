@@ -28,7 +28,7 @@ from flowdeblur.build import build_dataset, build_module
 from flowdeblur.config import compose_config
 from flowdeblur.inference.tiled import TiledNet
 from flowdeblur.lit.module import FlowDeblurModule, fused_if_supported
-from flowdeblur.ops import census, correlation, scan, scan_native, smoothness, triton_kernels, warp
+from flowdeblur.ops import census, correlation, occlusion, scan, scan_native, smoothness, triton_kernels, warp
 
 PACKAGE_DIR = "flowdeblur/"
 
@@ -107,7 +107,8 @@ def _fused_backend(module: ModuleType) -> Any:
 @contextmanager
 def gpu_path() -> Iterator[list[str]]:
     """Within: ops take the branch a CUDA tensor takes (the CPU-only compiled kernels are switched off, the
-    census distance, the flow smoothness and warping are fused ops where the ops package has their Triton kernels);
+    census distance, the flow smoothness, warping and the occlusion-masked means are fused ops where the ops package
+    has their Triton kernels);
     yields the Hydra overrides that select the GPU scan in the network config."""
     with (
         mock.patch.object(scan_native, "load", lambda: None),
@@ -115,6 +116,7 @@ def gpu_path() -> Iterator[list[str]]:
         _fused_backend(census),
         _fused_backend(smoothness),
         _fused_backend(warp),
+        _fused_backend(occlusion),
     ):
         yield [f"model.layer.impl={gpu_scan_impl()}"]
 

@@ -30,6 +30,7 @@ CASES = [
         "triton_census_cases.py",
         "triton_smoothness_cases.py",
         "triton_warp_cases.py",
+        "triton_occlusion_cases.py",
     )
 ]
 

@@ -15,7 +15,14 @@ if os.environ.get("TRITON_INTERPRET") == "1":
 from triton.backends.compiler import GPUTarget  # noqa: E402
 from triton.compiler import ASTSource  # noqa: E402
 
-from flowdeblur.ops import census_triton, correlation_triton, scan_triton, smoothness_triton, warp_triton  # noqa: E402
+from flowdeblur.ops import (  # noqa: E402
+    census_triton,
+    correlation_triton,
+    occlusion_triton,
+    scan_triton,
+    smoothness_triton,
+    warp_triton,
+)
 
 H100 = GPUTarget("cuda", 90, 32)
 
@@ -44,8 +51,10 @@ def test_scan_kernels_compile_for_sm90(direction: str, dtype: str, channels_last
 
 @pytest.mark.parametrize("direction", ["forward", "backward"])
 def test_correlation_kernels_compile_for_sm90(direction: str) -> None:
+    out = {}
     if direction == "forward":
         kernel, pointers, last = correlation_triton._forward_kernel, ("f1_ptr", "f2_ptr", "out_ptr"), "so"
+        out = {"out_ptr": "*bf16"}  # costs stored in the estimator's dtype
     else:
         kernel, pointers, last = (
             correlation_triton._backward_kernel,
@@ -53,7 +62,7 @@ def test_correlation_kernels_compile_for_sm90(direction: str) -> None:
             "sg",
         )
     strides = [f"{t}{s}" for t in ("s1", "s2") for s in "bchw"] + [f"{last}{s}" for s in "bkhw"]
-    signature = {**dict.fromkeys(pointers, "*fp32"), **ints("C", "H", "W", "radius", *strides)}
+    signature = {**dict.fromkeys(pointers, "*fp32"), **out, **ints("C", "H", "W", "radius", *strides)}
     signature |= {"BLOCK_P": "constexpr", "BLOCK_C": "constexpr"}
     constants = {"BLOCK_P": correlation_triton.BLOCK_P, "BLOCK_C": correlation_triton.BLOCK_C}
     compiled = triton.compile(ASTSource(kernel, signature, constants), target=H100)
@@ -64,10 +73,11 @@ def test_correlation_kernels_compile_for_sm90(direction: str) -> None:
 def test_census_kernels_compile_for_sm90(kernel: str) -> None:
     strides = [f"s{t}{s}" for t in "ab" for s in "bchw"]
     if kernel == "forward":
-        jit, pointers, names = census_triton._forward_kernel, ("a_ptr", "b_ptr", "out_ptr"), ("H", "W", "radius")
+        jit, pointers = census_triton._forward_kernel, ("a_ptr", "b_ptr", "out_ptr")
+        names = ("H", "W", "radius", "repeat")
     elif kernel == "backward":
         jit, pointers = census_triton._backward_kernel, ("a_ptr", "b_ptr", "g_ptr", "da_ptr", "db_ptr")
-        names = ("H", "W", "radius")
+        names = ("H", "W", "radius", "repeat")
     else:
         jit, pointers, names = census_triton._to_rgb_kernel, ("g_ptr", "out_ptr"), ("HW", "W")
         strides = [f"so{s}" for s in "bchw"]
@@ -87,7 +97,7 @@ def test_smoothness_kernels_compile_for_sm90(direction: str) -> None:
         jit, pointers = smoothness_triton._forward_kernel, ("f_ptr", "i_ptr", "out_ptr")
     else:
         jit, pointers = smoothness_triton._backward_kernel, ("f_ptr", "i_ptr", "g_ptr", "d_ptr")
-    signature = {**dict.fromkeys(pointers, "*fp32"), **ints("C", "H", "W"), "alpha": "fp32"}
+    signature = {**dict.fromkeys(pointers, "*fp32"), **ints("C", "H", "W", "repeat"), "alpha": "fp32"}
     signature |= {"scale_x": "fp32", "scale_y": "fp32", **ints(*strides), "BLOCK_P": "constexpr"}
     compiled = triton.compile(ASTSource(jit, signature, {"BLOCK_P": smoothness_triton.BLOCK_P}), target=H100)
     assert ".target sm_90" in compiled.asm["ptx"] and compiled.asm["cubin"]
@@ -104,5 +114,24 @@ def test_warp_kernels_compile_for_sm90(direction: str) -> None:
     strides = [f"{t}{s}" for t in ("si", "sf", last) for s in "bchw"]
     signature = {**dict.fromkeys(pointers, "*fp32"), **ints("C", "H", "W", *strides)}
     signature |= dict.fromkeys(constants, "constexpr")
+    compiled = triton.compile(ASTSource(jit, signature, constants), target=H100)
+    assert ".target sm_90" in compiled.asm["ptx"] and compiled.asm["cubin"]
+
+
+@pytest.mark.parametrize("kernel", ["select", "finish", "backward"])
+def test_occlusion_kernels_compile_for_sm90(kernel: str) -> None:
+    if kernel == "select":
+        jit, pointers = occlusion_triton._select_kernel, ("e_ptr", "v_ptr", "w_ptr", "q_ptr", "parts_ptr")
+        names = ("parts_stride", "H", "W", "seb", "seh", "sew", "svb", "svh", "svw")
+        constants = {"RADIUS": 3, "SEARCH_STEPS": occlusion_triton.SEARCH_STEPS, "BLOCK": occlusion_triton.BLOCK}
+    elif kernel == "finish":
+        jit, pointers = occlusion_triton._finish_kernel, ("parts_ptr", "means_ptr", "totals_ptr")
+        names, constants = ("L", "R"), {"BLOCK_R": occlusion_triton.BLOCK_R}
+    else:
+        jit, pointers = occlusion_triton._backward_kernel, ("w_ptr", "g_ptr", "totals_ptr", "d_ptr")
+        names, constants = ("level", "L", "HW"), {"BLOCK_E": occlusion_triton.BLOCK_E}
+    signature = {**dict.fromkeys(pointers, "*fp32"), **ints(*names), **dict.fromkeys(constants, "constexpr")}
+    if kernel == "select":
+        signature["q_ptr"] = "*fp64"  # the loss's schedule is a float64 scalar
     compiled = triton.compile(ASTSource(jit, signature, constants), target=H100)
     assert ".target sm_90" in compiled.asm["ptx"] and compiled.asm["cubin"]

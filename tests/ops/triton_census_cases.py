@@ -17,18 +17,25 @@ def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     shrink_blocks(monkeypatch, "census_triton", BLOCK_P=16)
 
 
-# (B, H, W), radius, channels-last, gradient of a too: images narrower than the window, odd sizes
-CASES = [((2, 5, 7), 3, False, False), ((1, 9, 4), 3, True, True), ((2, 3, 3), 1, False, True)]
+# (B, H, W), radius, channels-last, gradient of a too, R (a has B / R images): images narrower than the window,
+# odd sizes, each image of a against two of b (its gradient summed over both)
+CASES = [
+    ((2, 5, 7), 3, False, False, 1),
+    ((1, 9, 4), 3, True, True, 1),
+    ((2, 3, 3), 1, False, True, 1),
+    ((4, 5, 6), 2, True, True, 2),
+]
 
 
-@pytest.mark.parametrize(("shape", "radius", "channels_last", "grad_a"), CASES)
+@pytest.mark.parametrize(("shape", "radius", "channels_last", "grad_a", "repeat"), CASES)
 def test_values_and_gradients_match_the_pytorch_census(
-    shape: tuple[int, int, int], radius: int, channels_last: bool, grad_a: bool
+    shape: tuple[int, int, int], radius: int, channels_last: bool, grad_a: bool, repeat: int
 ) -> None:
     generator = torch.Generator().manual_seed(0)
     layout = torch.channels_last if channels_last else torch.contiguous_format
     b, h, w = shape
-    a, c = (torch.rand(b, 3, h, w, generator=generator, dtype=torch.float64) for _ in range(2))
+    a = torch.rand(b // repeat, 3, h, w, generator=generator, dtype=torch.float64)
+    c = torch.rand(b, 3, h, w, generator=generator, dtype=torch.float64)
     a = a.contiguous(memory_format=layout).requires_grad_(grad_a)
     c = c.contiguous(memory_format=layout).requires_grad_()
     out = census_distance(a, c, radius, impl="triton")
@@ -43,9 +50,10 @@ def test_values_and_gradients_match_the_pytorch_census(
 
 
 def test_float32_levels_as_the_warping_loss_calls_it() -> None:
-    """Three pairs of levels, float32, gradient to the warped side only: values within float32 rounding."""
+    """Three pairs of levels, float32, two targets against two neighbours each, gradient to the warped side only:
+    values within float32 rounding."""
     generator = torch.Generator().manual_seed(1)
-    images = [(torch.rand(2, 3, s, s + 3, generator=generator) for _ in range(2)) for s in (8, 4, 2)]
+    images = [(torch.rand(n, 3, s, s + 3, generator=generator) for n in (2, 4)) for s in (8, 4, 2)]
     pairs = [(a, b.requires_grad_()) for a, b in images]
     got = census_distances(pairs, 3, impl="triton")
     expected = census_distances(pairs, 3, impl="torch")

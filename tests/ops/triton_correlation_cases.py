@@ -49,3 +49,18 @@ def test_cosine_cost_volume_under_bf16_autocast() -> None:
     torch.testing.assert_close(out, expected, atol=1e-6, rtol=1e-5)
     grads = torch.autograd.grad(out.sum(), (f1, f2))
     assert all(g.dtype == torch.bfloat16 and torch.isfinite(g).all() for g in grads)
+
+
+def test_costs_stored_in_the_estimators_dtype() -> None:
+    """``dtype=bf16``: the float32 costs rounded once (to within one bf16 step: the interpreter truncates where a
+    GPU rounds to nearest), and the same gradients as float32 costs cast to bf16."""
+    generator = torch.Generator().manual_seed(2)
+    f1, f2 = (torch.randn(2, 6, 5, 4, generator=generator).requires_grad_() for _ in range(2))
+    out = cosine_correlation(f1, f2, 1, impl="triton", dtype=torch.bfloat16)
+    expected = cosine_correlation(f1, f2, 1, impl="shifted").to(torch.bfloat16)
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float(), expected.float(), atol=1e-7, rtol=2**-7)
+    weights = torch.randn(out.shape, generator=generator).bfloat16()
+    got = torch.autograd.grad(out, (f1, f2), weights)
+    for a, b in zip(got, torch.autograd.grad(expected, (f1, f2), weights), strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)

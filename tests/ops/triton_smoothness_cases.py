@@ -59,3 +59,17 @@ def test_images_that_need_a_gradient_take_the_pytorch_version() -> None:
     image = torch.rand(1, 3, 4, 4, requires_grad=True)
     loss = smoothness_loss(flow, image, impl="triton")
     assert torch.autograd.grad(loss, image)[0].abs().sum() > 0
+
+
+def test_channels_last_flows_of_two_neighbours_read_their_target() -> None:
+    """Flows laid out as the flow network's channels-last heads give them, (B, N, 2, h, w) with N = 2: each
+    neighbour's row takes its edges from its own target image."""
+    generator = torch.Generator().manual_seed(2)
+    rows = torch.randn(6, 2, 5, 7, generator=generator).contiguous(memory_format=torch.channels_last)
+    flow = rows.unflatten(0, (3, 2)).requires_grad_()
+    image = torch.rand(3, 3, 5, 7, generator=generator)
+    got = smoothness_loss(flow, image, 10.0, impl="triton")
+    expected = smoothness_loss(flow, image, 10.0, impl="torch")
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-7)
+    grads = [torch.autograd.grad(loss, flow)[0] for loss in (got, expected)]
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-4, atol=1e-7)

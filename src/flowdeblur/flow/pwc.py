@@ -89,20 +89,20 @@ class PWCFlow(SelfSupervisedFlow):
             reference = target_features.expand(-1, n, -1, -1, -1).flatten(0, 1).contiguous(memory_format=layout)
             neighbours = neighbour_features.flatten(0, 1)
             if coarser is None:
-                cost = cosine_correlation(reference, neighbours, self.radius)
-                estimate = self.estimators[str(level)](torch.cat([cost.to(reference.dtype), reference], dim=1))
+                cost = cosine_correlation(reference, neighbours, self.radius, dtype=reference.dtype)
+                estimate = self.estimators[str(level)](torch.cat([cost, reference], dim=1))
                 flow = self.heads[str(level)](estimate)
             else:
                 coarse_level, coarse_estimate = coarser
                 factor = 2 ** (coarse_level - level)
                 up_flow = upsample_flow(flows[coarse_level], factor).flatten(0, 1)
                 warped = warp_image(neighbours, up_flow)
-                cost = cosine_correlation(reference, warped, self.radius)
+                cost = cosine_correlation(reference, warped, self.radius, dtype=reference.dtype)
                 up_estimate = F.interpolate(coarse_estimate, scale_factor=factor, mode="bilinear", align_corners=False)
                 # the estimator's inputs in the features' dtype (bf16 under autocast): a float32 concatenation
                 # would write twice the bytes, then be cast again by the convolution
                 dtype = reference.dtype
-                inputs = torch.cat([cost.to(dtype), reference, up_flow.to(dtype), up_estimate.to(dtype)], dim=1)
+                inputs = torch.cat([cost, reference, up_flow.to(dtype), up_estimate.to(dtype)], dim=1)
                 estimate = self.estimators[str(level)](inputs)
                 flow = up_flow + self.heads[str(level)](estimate)
             flows[level] = flow.unflatten(0, (b, n))

@@ -1,8 +1,9 @@
 """Non-finite losses and gradients found on the device and resolved without a host sync per step.
 
-Every step computes one 0-d flag on the device (loss or any gradient non-finite; one fused AMP kernel for the
-gradients). An optimizer that takes a ``found_inf`` tensor (``fused=True`` Adam, AdamW, SGD, Adagrad) skips
-the update on the device when the flag is set: parameters and moments stay, and its step counter is not
+Every step computes one 0-d flag on the device (loss or any gradient non-finite): a fill and one fused AMP
+kernel over the gradients and the loss (its unscale multiplies them in place by exactly 1). An optimizer that
+takes a ``found_inf`` tensor (``fused=True`` Adam, AdamW, SGD, Adagrad) skips the update on the device when the
+flag is set: parameters and moments stay, and its step counter is not
 advanced. The flags are read back to the host every :data:`CHECK_EVERY` steps and before validation,
 checkpoints and the end of training: then ``skip`` warns once per skipped step (naming step and batch) and
 ``stop`` raises :class:`FloatingPointError` naming the first one. Under ``stop`` the flag is sticky, so every
@@ -32,7 +33,7 @@ class _Step:
     step: int
     batch: int
     loss: Tensor
-    bad_grad: Tensor
+    bad: Tensor  # 1 where the loss or a gradient is non-finite
 
 
 def takes_found_inf(optimizer: torch.optim.Optimizer) -> bool:
@@ -50,19 +51,25 @@ class NonfiniteGuard:
         self.skipped_steps = 0
         self._pending: list[_Step] = []
         self._stopped: Tensor | None = None
+        self._one: Tensor | None = None  # the AMP kernel's inverse scale, kept on the loss's device
+
+    def _unit(self, device: torch.device) -> Tensor:
+        if self._one is None or self._one.device != device:
+            self._one = torch.ones((), dtype=torch.float32, device=device)
+        return self._one
 
     def flag(self, loss: Tensor, grads: list[Tensor], step: int, batch: int) -> Tensor:
         """0-d float32 on the loss's device: 1 to skip this step's update, else 0. Records the step."""
         loss = loss.detach()
-        bad_grad = torch.zeros((), dtype=torch.float32, device=loss.device)
-        if grads:
-            torch._amp_foreach_non_finite_check_and_unscale_(grads, bad_grad, torch.ones_like(bad_grad))
-        found = torch.maximum(bad_grad, (~torch.isfinite(loss)).float())
+        bad = torch.zeros((), dtype=torch.float32, device=loss.device)
+        # one dtype for the kernel's single fused launch (the gradients are float32: the weights are)
+        checked = loss.to(grads[0].dtype if grads else torch.float32)
+        torch._amp_foreach_non_finite_check_and_unscale_([*grads, checked], bad, self._unit(loss.device))
+        self._pending.append(_Step(step, batch, loss, bad))
         if self.mode == "stop":
-            found = found if self._stopped is None else torch.maximum(found, self._stopped)
-            self._stopped = found
-        self._pending.append(_Step(step, batch, loss, bad_grad))
-        return found
+            bad = bad if self._stopped is None else torch.maximum(bad, self._stopped)
+            self._stopped = bad
+        return bad
 
     @property
     def due(self) -> bool:
@@ -75,11 +82,11 @@ class NonfiniteGuard:
             return 0
         pending, self._pending = self._pending, []
         losses = torch.stack([p.loss.float() for p in pending]).tolist()
-        bad_grads = torch.stack([p.bad_grad for p in pending]).tolist()
+        flags = torch.stack([p.bad for p in pending]).tolist()
         skipped = 0
-        for record, loss, bad_grad in zip(pending, losses, bad_grads, strict=True):
+        for record, loss, bad in zip(pending, losses, flags, strict=True):
             loss_ok = loss == loss and abs(loss) != float("inf")
-            if loss_ok and not bad_grad:
+            if not bad:
                 continue
             skipped += 1
             what = f"non-finite loss {loss}" if not loss_ok else "non-finite gradient"

@@ -53,19 +53,28 @@ def _all_soft_signs(images: Sequence[Tensor], radius: int) -> Tensor:
 
 
 def census_distances(pairs: Sequence[tuple[Tensor, Tensor]], radius: int = 3, impl: str = "fast") -> list[Tensor]:
-    """[(a, b) (B, 3, H_i, W_i) ×2] -> [(B, 1, H_i, W_i)]: :func:`census_distance` of every pair (one batch size
-    B, any sizes). On CUDA (``impl``, :func:`flowdeblur.ops.census.backend`) one fused custom op per pair;
+    """[(a (B / R, 3, H_i, W_i), b (B, 3, H_i, W_i))] -> [(B, 1, H_i, W_i)]: :func:`census_distance` of b[j] and
+    a[j // R] for every pair (one B and R, any sizes; R > 1: a window's targets against their neighbours, no
+    repeated copy of the targets on CUDA). On CUDA (``impl``, :func:`flowdeblur.ops.census.backend`) one fused
+    custom op per pair;
     elsewhere the per-pixel arithmetic of all pairs runs once over their concatenated pixels (the a's and
     the b's apart, so that a side without gradient has no backward). The centre's own soft sign (0 in both
     images) is kept in the sum, where it adds exactly 0, and left out of the mean."""
     if census.backend(pairs[0][0], impl) == "triton":
         return [census.census_distance_op(a, b, radius) for a, b in pairs]
+    pairs = [(repeated(a, b.shape[0]), b) for a, b in pairs]
     signs = [_all_soft_signs(side, radius) for side in zip(*pairs, strict=True)]
     diff = (signs[0] - signs[1]).pow(2)
     distance = (diff / (0.1 + diff)).sum(1, keepdim=True) / (diff.shape[1] - 1)
     sizes = [a.shape[-2:] for a, _ in pairs]
     chunks = distance.split([h * w for h, w in sizes], dim=2)
     return [chunk.unflatten(2, size) for chunk, size in zip(chunks, sizes, strict=True)]
+
+
+def repeated(images: Tensor, rows: int) -> Tensor:
+    """(B / R, ...) -> (B, ...) with ``rows`` = B: each image R times in a row (a view where R is 1)."""
+    repeat = rows // images.shape[0]
+    return images if repeat == 1 else images.unsqueeze(1).expand(-1, repeat, *images.shape[1:]).flatten(0, 1)
 
 
 def census_distance(a: Tensor, b: Tensor, radius: int = 3, impl: str = "fast") -> Tensor:

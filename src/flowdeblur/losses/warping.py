@@ -33,8 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from flowdeblur.losses.census import census_distances
-from flowdeblur.ops import smoothness
+from flowdeblur.losses.census import census_distances, repeated
+from flowdeblur.ops import occlusion, smoothness
 from flowdeblur.ops.warp import warp
 
 PENALTIES = ("census", "charbonnier")
@@ -52,11 +52,12 @@ def charbonnier_error(target: Tensor, warped: Tensor, eps: float = 0.01, q: floa
 
 
 def photometric_errors(targets: Sequence[Tensor], warped: Sequence[Tensor], penalty: str) -> list[Tensor]:
-    """[(B, 3, H_i, W_i) ×2] -> [(B, 1, H_i, W_i)] per-pixel errors under ``penalty`` (one of :data:`PENALTIES`)."""
+    """targets [(B, 3, H_i, W_i)], warped [(B·N, 3, H_i, W_i)] (each target's N neighbours in a row) ->
+    [(B·N, 1, H_i, W_i)] per-pixel errors under ``penalty`` (one of :data:`PENALTIES`)."""
     if penalty == "census":
         return census_distances(list(zip(targets, warped, strict=True)), CENSUS_RADIUS)
     if penalty == "charbonnier":
-        return [charbonnier_error(t, w) for t, w in zip(targets, warped, strict=True)]
+        return [charbonnier_error(repeated(t, w.shape[0]), w) for t, w in zip(targets, warped, strict=True)]
     raise ValueError(f"photometric penalty: expected one of {PENALTIES}, got '{penalty}'")
 
 
@@ -77,9 +78,16 @@ def occlusion_mask(error: Tensor, valid: Tensor, quantile: float | Tensor) -> Te
     return valid * (error.detach() <= threshold).to(valid.dtype)
 
 
-def masked_means(errors: Sequence[Tensor], valids: Sequence[Tensor], quantile: float | Tensor) -> Tensor:
-    """errors, valids [(B, 1, H_i, W_i)] -> (len,) per entry: the mean error over its pixels that
-    :func:`occlusion_mask` keeps (per sample and entry), all entries in one pass (zero-padded to one length)."""
+def masked_means(
+    errors: Sequence[Tensor], valids: Sequence[Tensor], quantile: float | Tensor, erosion: int = 0, impl: str = "fast"
+) -> Tensor:
+    """errors, valids [(B, 1, H_i, W_i)] -> (len,) per entry: the mean error over the pixels of its valid mask
+    eroded by ``erosion`` (:func:`erode`) that :func:`occlusion_mask` keeps (per sample and entry). On CUDA
+    (``impl``, :func:`flowdeblur.ops.occlusion.backend`) one fused custom op for all entries; elsewhere all entries
+    in one pass (zero-padded to one length)."""
+    if occlusion.backend(errors[0], impl) == "triton":
+        return occlusion.occlusion_means(list(errors), list(valids), quantile, erosion)
+    valids = [erode(valid, erosion) for valid in valids] if erosion else valids
     length = max(e[0].numel() for e in errors)
     error = torch.stack([F.pad(e.flatten(1), (0, length - e[0].numel())) for e in errors])
     valid = torch.stack([F.pad(v.flatten(1), (0, length - v[0].numel())) for v in valids])
@@ -97,13 +105,13 @@ def photometric_losses(
 ) -> Tensor:
     """targets [(B, 3, h_i, w_i)], neighbours [(B, N, 3, h_i, w_i)], flows [(B, N, 2, h_i, w_i)] -> (len,): per
     entry the masked mean error of every neighbour backward-warped onto the target."""
-    references, warped, valids = [], [], []
-    for target, frames, flow in zip(targets, neighbours, flows, strict=True):
+    warped, valids = [], []
+    for frames, flow in zip(neighbours, flows, strict=True):
         moved, valid = warp(frames.flatten(0, 1), flow.flatten(0, 1))
-        references.append(target.unsqueeze(1).expand_as(frames).flatten(0, 1))
         warped.append(moved)
-        valids.append(erode(valid, CENSUS_RADIUS) if penalty == "census" else valid)
-    return masked_means(photometric_errors(references, warped, penalty), valids, occlusion_quantile)
+        valids.append(valid)
+    erosion = CENSUS_RADIUS if penalty == "census" else 0
+    return masked_means(photometric_errors(targets, warped, penalty), valids, occlusion_quantile, erosion)
 
 
 def photometric_loss(
@@ -128,7 +136,8 @@ def smoothness_losses(
     images need no gradient, one fused custom op per entry; elsewhere the per-pixel arithmetic of all entries and
     both directions runs once over their concatenated differences."""
     if smoothness.backend(flows[0], impl) == "triton" and not any(image.requires_grad for image in images):
-        losses = [smoothness.flow_smoothness_op(f.flatten(1, 2), i, alpha) for f, i in zip(flows, images, strict=True)]
+        # (B·N, 2, h, w): a view of the networks' channels-last flows, where (B, 2N, h, w) would be a copy
+        losses = [smoothness.flow_smoothness_op(f.flatten(0, 1), i, alpha) for f, i in zip(flows, images, strict=True)]
         return torch.stack(losses)
     diffs, lengths = [], []
     for flow, image in zip(flows, images, strict=True):
@@ -199,6 +208,12 @@ class WarpingLoss(nn.Module):
         self.occlusion_ramp = int(occlusion_ramp)
         self.calls: Tensor
         self.register_buffer("calls", torch.zeros((), dtype=torch.long))
+        # each term's weight times the level weights, in the order of ``levels`` (rebuilt, not saved)
+        self.photometric_weights: Tensor
+        self.smoothness_weights: Tensor
+        weight_vector = torch.tensor(list(self.level_weights.values()), dtype=torch.float32)
+        self.register_buffer("photometric_weights", self.photometric_weight * weight_vector, persistent=False)
+        self.register_buffer("smoothness_weights", self.smoothness_weight * weight_vector, persistent=False)
 
     def current_quantile(self) -> float:
         """The occlusion quantile of the annealing schedule at the current number of training calls."""
@@ -209,13 +224,16 @@ class WarpingLoss(nn.Module):
         return 1.0 + fraction * (self.occlusion_quantile - 1.0)
 
     def quantile_on_device(self) -> float | Tensor:
-        """:meth:`current_quantile` as a 0-d tensor computed beside the call counter (no host sync, one graph
-        under ``torch.compile`` for every step), or the float 1.0 where occlusion masking is off."""
+        """:meth:`current_quantile` as a 0-d float64 tensor computed beside the call counter (no host sync, one
+        graph under ``torch.compile`` for every step), or the float 1.0 where occlusion masking is off."""
         if self.occlusion_quantile >= 1.0:
             return 1.0
-        done = (self.calls - self.occlusion_start).double()
-        fraction = torch.ones_like(done) if self.occlusion_ramp <= 0 else (done / self.occlusion_ramp).clamp(max=1.0)
-        return 1.0 + torch.where(done < 0, 0.0, fraction) * (self.occlusion_quantile - 1.0)
+        calls = self.calls.double()
+        if self.occlusion_ramp <= 0:
+            return torch.where(calls >= self.occlusion_start, self.occlusion_quantile, 1.0)
+        # the ramp 1 - slope·(calls - start), clamped: 1 before it starts, the final quantile after it ends
+        slope = (1.0 - self.occlusion_quantile) / self.occlusion_ramp
+        return (1.0 + slope * self.occlusion_start - slope * calls).clamp(self.occlusion_quantile, 1.0)
 
     def forward(self, window: Tensor, flows: dict[int, Tensor]) -> dict[str, Tensor]:
         """window (B, T, 3, H, W) target first, flows level -> (B, T-1, 2, H_l, W_l) -> weighted scalar terms
@@ -232,12 +250,11 @@ class WarpingLoss(nn.Module):
                 targets.append(images[:, 0])
                 neighbours.append(images[:, 1:])
                 level_flows.append(flows[level].float())
-            weights = torch.tensor(list(self.level_weights.values()), device=window.device)
             terms = {}
             if self.photometric_weight:
                 losses = photometric_losses(targets, neighbours, level_flows, self.penalty, quantile)
-                terms["flow/photometric"] = self.photometric_weight * (weights * losses).sum()
+                terms["flow/photometric"] = torch.dot(self.photometric_weights.to(losses), losses)
             if self.smoothness_weight:
                 losses = smoothness_losses(level_flows, targets, self.smoothness_alpha)
-                terms["flow/smoothness"] = self.smoothness_weight * (weights * losses).sum()
+                terms["flow/smoothness"] = torch.dot(self.smoothness_weights.to(losses), losses)
         return terms

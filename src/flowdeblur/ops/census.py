@@ -30,14 +30,17 @@ def _state_dtype(a: Tensor, b: Tensor) -> torch.dtype:
 
 @torch.library.custom_op("flowdeblur::census_distance", mutates_args=())
 def census_distance_op(a: Tensor, b: Tensor, radius: int) -> Tensor:
-    """(B, 3, H, W) RGB ×2 -> (B, 1, H, W) soft census distance (float32 at least), by the Triton kernel."""
+    """a (B / R, 3, H, W), b (B, 3, H, W) RGB -> (B, 1, H, W) soft census distance of b[i] to a[i // R] (float32
+    at least), by the Triton kernel."""
+    if b.shape[0] % a.shape[0] or a.shape[1:] != b.shape[1:]:
+        raise ValueError(f"census distance: expected b's images to repeat a's, got {tuple(a.shape)}, {tuple(b.shape)}")
     dtype = _state_dtype(a, b)
     return triton_kernels.require(KERNELS).forward(a.to(dtype), b.to(dtype), radius)
 
 
 @census_distance_op.register_fake
 def _(a: Tensor, b: Tensor, radius: int) -> Tensor:
-    return a.new_empty(a.shape[0], 1, *a.shape[2:], dtype=_state_dtype(a, b))
+    return a.new_empty(b.shape[0], 1, *b.shape[2:], dtype=_state_dtype(a, b))
 
 
 @torch.library.custom_op("flowdeblur::census_distance_backward", mutates_args=())

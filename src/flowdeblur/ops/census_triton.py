@@ -13,6 +13,9 @@ several offsets to one pixel, so a gather would need per-border loops) into a ze
 kernel spreads to dL/dRGB: three launches (a fill and two kernels). Atomic float additions make the gradient's
 last bits depend on their order.
 
+``a`` may have fewer images than ``b`` (a window's target against each of its neighbours): image ``i`` of ``b``
+meets image ``i // R`` of ``a``, ``R`` = B_b / B_a, read where it lies (no repeated copy of ``a``).
+
 The kernels read strides (any layout of the (B, 3, H, W) inputs); arithmetic in the inputs' dtype (float32 or
 float64). This module imports ``triton``; under ``TRITON_INTERPRET=1`` the kernels also run on CPU tensors.
 """
@@ -52,13 +55,15 @@ def _neighbour(y, x, k, radius, H, W):
 
 
 @triton.jit
-def _forward_kernel(a_ptr, b_ptr, out_ptr, H, W, radius, sab, sac, sah, saw, sbb, sbc, sbh, sbw, BLOCK_P: tl.constexpr):
+def _forward_kernel(
+    a_ptr, b_ptr, out_ptr, H, W, radius, repeat, sab, sac, sah, saw, sbb, sbc, sbh, sbw, BLOCK_P: tl.constexpr
+):
     n = tl.program_id(0).to(tl.int64)
     p = tl.program_id(1) * BLOCK_P + tl.arange(0, BLOCK_P)
     inside = p < H * W
     y = p // W
     x = p % W
-    base_a = n * sab
+    base_a = (n // repeat) * sab
     base_b = n * sbb
     centre_a = _gray(a_ptr, base_a, y, x, sac, sah, saw, inside)
     centre_b = _gray(b_ptr, base_b, y, x, sbc, sbh, sbw, inside)
@@ -83,6 +88,7 @@ def _backward_kernel(
     H,
     W,
     radius,
+    repeat,
     sab,
     sac,
     sah,
@@ -94,13 +100,14 @@ def _backward_kernel(
     NEED_A: tl.constexpr,
     BLOCK_P: tl.constexpr,
 ):
-    """g, da, db: (B, H·W) contiguous; da and db zero on entry (atomic adds)."""
+    """g, db: (B, H·W), da: (B / repeat, H·W), contiguous; da and db zero on entry (atomic adds)."""
     n = tl.program_id(0).to(tl.int64)
+    m = n // repeat
     p = tl.program_id(1) * BLOCK_P + tl.arange(0, BLOCK_P)
     inside = p < H * W
     y = p // W
     x = p % W
-    base_a = n * sab
+    base_a = m * sab
     base_b = n * sbb
     centre_a = _gray(a_ptr, base_a, y, x, sac, sah, saw, inside)
     centre_b = _gray(b_ptr, base_b, y, x, sbc, sbh, sbw, inside)
@@ -123,18 +130,20 @@ def _backward_kernel(
         if NEED_A:
             c_a = slope * 0.81 / (scale_a * tl.sqrt(scale_a))
             own_a -= c_a
-            tl.atomic_add(da_ptr + n * H * W + yy * W + xx, c_a, mask=inside)
+            tl.atomic_add(da_ptr + m * H * W + yy * W + xx, c_a, mask=inside)
     tl.atomic_add(db_ptr + n * H * W + p, own_b, mask=inside)
     if NEED_A:
-        tl.atomic_add(da_ptr + n * H * W + p, own_a, mask=inside)
+        tl.atomic_add(da_ptr + m * H * W + p, own_a, mask=inside)
 
 
 def forward(a: Tensor, b: Tensor, radius: int) -> Tensor:
-    """(B, 3, H, W) ×2 (one dtype, float32 or float64) -> (B, 1, H, W) census distance, contiguous."""
-    n, _, h, w = a.shape
+    """a (B / R, 3, H, W), b (B, 3, H, W) (one dtype, float32 or float64) -> (B, 1, H, W) census distance of
+    b[i] to a[i // R], contiguous."""
+    n, _, h, w = b.shape
     out = torch.empty(n, 1, h, w, dtype=a.dtype, device=a.device)
     grid = (n, triton.cdiv(h * w, BLOCK_P))
-    _forward_kernel[grid](a, b, out, h, w, radius, *a.stride(), *b.stride(), BLOCK_P=BLOCK_P)
+    repeat = n // a.shape[0]
+    _forward_kernel[grid](a, b, out, h, w, radius, repeat, *a.stride(), *b.stride(), BLOCK_P=BLOCK_P)
     return out
 
 
@@ -161,11 +170,11 @@ def _to_rgb(grad_gray: Tensor, like: Tensor) -> Tensor:
 
 
 def backward(a: Tensor, b: Tensor, grad: Tensor, radius: int, need_a: bool) -> tuple[Tensor | None, Tensor]:
-    """The forward's inputs and dL/ddist (B, 1, H, W) -> dL/da (None unless ``need_a``) and dL/db, laid out as
-    the inputs."""
-    n, _, h, w = a.shape
+    """The forward's inputs and dL/ddist (B, 1, H, W) -> dL/da (None unless ``need_a``; summed over the R rows
+    of b that each row of a meets) and dL/db, laid out as the inputs."""
+    n, _, h, w = b.shape
     grad_b = torch.zeros(n, 1, h, w, dtype=a.dtype, device=a.device)
-    grad_a = torch.zeros_like(grad_b) if need_a else grad_b
+    grad_a = torch.zeros(a.shape[0], 1, h, w, dtype=a.dtype, device=a.device) if need_a else grad_b
     grid = (n, triton.cdiv(h * w, BLOCK_P))
     _backward_kernel[grid](
         a,
@@ -176,6 +185,7 @@ def backward(a: Tensor, b: Tensor, grad: Tensor, radius: int, need_a: bool) -> t
         h,
         w,
         radius,
+        n // a.shape[0],
         *a.stride(),
         *b.stride(),
         NEED_A=need_a,

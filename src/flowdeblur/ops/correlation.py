@@ -61,43 +61,45 @@ def _layout(f1: Tensor, f2: Tensor, impl: str) -> torch.memory_format:
 
 
 @torch.library.custom_op("flowdeblur::local_correlation", mutates_args=())
-def local_correlation_op(f1: Tensor, f2: Tensor, radius: int, impl: str) -> Tensor:
-    """(B, C, H, W) ×2 -> (B, (2r+1)², H, W) in the inputs' common dtype (one node under ``torch.compile``)."""
-    dtype, chosen = torch.promote_types(f1.dtype, f2.dtype), backend(f1, f2, impl)
+def local_correlation_op(f1: Tensor, f2: Tensor, radius: int, impl: str, dtype: torch.dtype) -> Tensor:
+    """(B, C, H, W) ×2 -> (B, (2r+1)², H, W) in ``dtype`` (one node under ``torch.compile``), summed in the
+    inputs' common dtype (float32 at least on CUDA)."""
+    common, chosen = torch.promote_types(f1.dtype, f2.dtype), backend(f1, f2, impl)
     if chosen == "triton":
-        state = torch.promote_types(dtype, torch.float32)
+        state = torch.promote_types(common, torch.float32)
         a, b = (f.to(state).contiguous() for f in (f1, f2))
-        return triton_kernels.require(KERNELS).forward(a, b, radius).to(dtype)
+        return triton_kernels.require(KERNELS).forward(a, b, radius, dtype)
     if chosen == "native":
         compiled = kernel()
         assert compiled is not None  # only chosen where the kernel was built
-        return compiled.forward(*(f.to(dtype).contiguous(memory_format=torch.channels_last) for f in (f1, f2)), radius)
-    return shifted_forward(f1.to(dtype), f2.to(dtype), radius)
+        inputs = (f.to(common).contiguous(memory_format=torch.channels_last) for f in (f1, f2))
+        return compiled.forward(*inputs, radius).to(dtype)
+    return shifted_forward(f1.to(common), f2.to(common), radius).to(dtype)
 
 
 @local_correlation_op.register_fake
-def _(f1: Tensor, f2: Tensor, radius: int, impl: str) -> Tensor:
+def _(f1: Tensor, f2: Tensor, radius: int, impl: str, dtype: torch.dtype) -> Tensor:
     b, _, h, w = f1.shape
-    dtype = torch.promote_types(f1.dtype, f2.dtype)
     size = (2 * radius + 1) ** 2
     return torch.empty(b, size, h, w, dtype=dtype, device=f1.device, memory_format=_layout(f1, f2, impl))
 
 
 @torch.library.custom_op("flowdeblur::local_correlation_backward", mutates_args=())
 def local_correlation_backward_op(f1: Tensor, f2: Tensor, grad: Tensor, radius: int, impl: str) -> list[Tensor]:
-    """The inputs and dL/dout -> [dL/df1, dL/df2] in the inputs' dtypes."""
+    """The inputs and dL/dout (any float dtype) -> [dL/df1, dL/df2] in the inputs' dtypes."""
     dtype, layout, chosen = torch.promote_types(f1.dtype, f2.dtype), _layout(f1, f2, impl), backend(f1, f2, impl)
-    if chosen == "triton":
-        dtype = torch.promote_types(dtype, torch.float32)
-    a, b, grad = (t.to(dtype).contiguous(memory_format=layout) for t in (f1, f2, grad))
-    if chosen == "triton":
+    if chosen == "triton":  # the kernel reads dL/dout through its strides, in its own dtype
+        state = torch.promote_types(dtype, torch.float32)
+        a, b = (f.to(state).contiguous() for f in (f1, f2))
         grads = triton_kernels.require(KERNELS).backward(a, b, grad, radius)
-    elif chosen == "native":
-        compiled = kernel()
-        assert compiled is not None
-        grads = compiled.backward(a, b, grad, radius)
     else:
-        grads = shifted_backward(a, b, grad, radius)
+        a, b, grad = (t.to(dtype).contiguous(memory_format=layout) for t in (f1, f2, grad))
+        if chosen == "native":
+            compiled = kernel()
+            assert compiled is not None
+            grads = compiled.backward(a, b, grad, radius)
+        else:
+            grads = shifted_backward(a, b, grad, radius)
     return [g.to(f.dtype).contiguous(memory_format=layout) for g, f in zip(grads, (f1, f2), strict=True)]
 
 
@@ -107,16 +109,16 @@ def _(f1: Tensor, f2: Tensor, grad: Tensor, radius: int, impl: str) -> list[Tens
     return [torch.empty(f.shape, dtype=f.dtype, device=f.device, memory_format=layout) for f in (f1, f2)]
 
 
-def _setup_context(ctx: Any, inputs: tuple[Tensor, Tensor, int, str], output: Tensor) -> None:
-    f1, f2, radius, impl = inputs
+def _setup_context(ctx: Any, inputs: tuple[Tensor, Tensor, int, str, torch.dtype], output: Tensor) -> None:
+    f1, f2, radius, impl, _ = inputs
     ctx.save_for_backward(f1, f2)
     ctx.radius, ctx.impl = radius, impl
 
 
-def _backward(ctx: Any, grad: Tensor) -> tuple[Tensor, Tensor, None, None]:
+def _backward(ctx: Any, grad: Tensor) -> tuple[Tensor, Tensor, None, None, None]:
     f1, f2 = ctx.saved_tensors
     grad_f1, grad_f2 = local_correlation_backward_op(f1, f2, grad, ctx.radius, ctx.impl)
-    return grad_f1, grad_f2, None, None
+    return grad_f1, grad_f2, None, None, None
 
 
 local_correlation_op.register_autograd(_backward, setup_context=_setup_context)
@@ -150,16 +152,18 @@ def shifted_backward(f1: Tensor, f2: Tensor, grad: Tensor, radius: int) -> tuple
     return grad_f1, grad_padded[..., radius : radius + h, radius : radius + w]
 
 
-def local_correlation(f1: Tensor, f2: Tensor, radius: int, impl: str = "fast") -> Tensor:
-    """(B, C, H, W) ×2 -> (B, (2r+1)², H, W) in the inputs' common dtype: one custom op, the compiled kernel for
-    float32 on the CPU, the Triton kernels on CUDA, else shifted products (first-order gradients only).
-    ``impl`` (:data:`IMPLS`): ``fast`` chooses by device; ``triton`` (CUDA, or the CPU under
+def local_correlation(
+    f1: Tensor, f2: Tensor, radius: int, impl: str = "fast", dtype: torch.dtype | None = None
+) -> Tensor:
+    """(B, C, H, W) ×2 -> (B, (2r+1)², H, W) in ``dtype`` (default: the inputs' common dtype): one custom op,
+    the compiled kernel for float32 on the CPU, the Triton kernels on CUDA, else shifted products (first-order
+    gradients only). ``impl`` (:data:`IMPLS`): ``fast`` chooses by device; ``triton`` (CUDA, or the CPU under
     ``TRITON_INTERPRET=1``) and ``shifted`` force a kernel."""
     if impl not in IMPLS:
         raise ValueError(f"local_correlation: impl must be one of {IMPLS}, got '{impl}'")
     if impl == "triton" and f1.device.type != "cuda" and not triton_kernels.interpreted():
         raise ValueError("local_correlation: impl 'triton' runs on CUDA tensors (on the CPU with TRITON_INTERPRET=1)")
-    return local_correlation_op(f1, f2, radius, impl)
+    return local_correlation_op(f1, f2, radius, impl, dtype or torch.promote_types(f1.dtype, f2.dtype))
 
 
 def local_correlation_reference(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
@@ -177,12 +181,15 @@ def standardised(features: Tensor, eps: float = 1e-12) -> Tensor:
     return F.layer_norm(pixels, pixels.shape[-1:], eps=eps).permute(0, 3, 1, 2)
 
 
-def cosine_correlation(f1: Tensor, f2: Tensor, radius: int, impl: str = "fast") -> Tensor:
-    """(B, C, H, W) ×2 -> (B, (2r+1)², H, W) float32 in [-1, 1]: cosine similarity of the centred features of
-    ``f1(p)`` and ``f2(p + d_k)`` (0 outside ``f2``), computed in float32 whatever the autocast.
+def cosine_correlation(
+    f1: Tensor, f2: Tensor, radius: int, impl: str = "fast", dtype: torch.dtype = torch.float32
+) -> Tensor:
+    """(B, C, H, W) ×2 -> (B, (2r+1)², H, W) in [-1, 1]: cosine similarity of the centred features of
+    ``f1(p)`` and ``f2(p + d_k)`` (0 outside ``f2``), computed in float32 whatever the autocast and stored in
+    ``dtype`` (the estimator's input dtype: no cast of the cost volume forward or backward).
 
     The channel mean of products of standardised vectors is their correlation coefficient, i.e. the cosine of
     the centred vectors: no further scaling pass. ``impl``: as for :func:`local_correlation`.
     """
     with torch.autocast(f1.device.type, enabled=False):
-        return local_correlation(standardised(f1), standardised(f2), radius, impl)
+        return local_correlation(standardised(f1), standardised(f2), radius, impl, dtype)

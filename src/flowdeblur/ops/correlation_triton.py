@@ -8,7 +8,9 @@ of channels) loops over the displacements,
 ``grad_f1[p] = (1 / C) sum_k g[p, k] f2[p + d_k]`` and ``grad_f2[q] = (1 / C) sum_k g[q - d_k, k] f1[q - d_k]``.
 
 The kernels read strides, so any memory layout of the inputs works; accumulation is in the output's dtype
-(float32 at least, :mod:`flowdeblur.ops.correlation` calls them with float32 or float64 features). This module
+(float32 at least, :mod:`flowdeblur.ops.correlation` calls them with float32 or float64 features); the forward
+rounds its sums to the output's dtype when it stores them (bf16 costs for a bf16 estimator), the backward reads
+dL/dout in any float dtype. This module
 imports ``triton``; under ``TRITON_INTERPRET=1`` the kernels also run on CPU tensors (the tests).
 """
 
@@ -59,7 +61,7 @@ def _forward_kernel(
     shifted = inside & (y + dy >= 0) & (y + dy < H) & (x + dx >= 0) & (x + dx < W)
     at1 = b.to(tl.int64) * s1b + y * s1h + x * s1w
     at2 = b.to(tl.int64) * s2b + (y + dy) * s2h + (x + dx) * s2w
-    dtype = out_ptr.dtype.element_ty
+    dtype = f1_ptr.dtype.element_ty
     acc = tl.zeros([BLOCK_P], dtype=dtype)
     for c0 in range(0, C, BLOCK_C):
         c = c0 + tl.arange(0, BLOCK_C)
@@ -67,7 +69,8 @@ def _forward_kernel(
         a = tl.load(f1_ptr + at1[:, None] + c[None, :] * s1c, mask=inside[:, None] & has_c, other=0.0)
         v = tl.load(f2_ptr + at2[:, None] + c[None, :] * s2c, mask=shifted[:, None] & has_c, other=0.0)
         acc += tl.sum(a.to(dtype) * v.to(dtype), axis=1)
-    tl.store(out_ptr + b.to(tl.int64) * sob + k * sok + y * soh + x * sow, acc / C, mask=inside)
+    out = (acc / C).to(out_ptr.dtype.element_ty)
+    tl.store(out_ptr + b.to(tl.int64) * sob + k * sok + y * soh + x * sow, out, mask=inside)
 
 
 @triton.jit
@@ -134,11 +137,11 @@ def _backward_kernel(
     tl.store(d2_ptr + b * s2b + y[:, None] * s2h + x[:, None] * s2w + c[None, :] * s2c, acc2 / C, mask=mask)
 
 
-def forward(f1: Tensor, f2: Tensor, radius: int) -> Tensor:
-    """(B, C, H, W) ×2 (one dtype, float32 or float64) -> (B, (2r+1)², H, W), contiguous."""
+def forward(f1: Tensor, f2: Tensor, radius: int, dtype: torch.dtype) -> Tensor:
+    """(B, C, H, W) ×2 (one dtype, float32 or float64) -> (B, (2r+1)², H, W) in ``dtype``, contiguous."""
     b, c, h, w = f1.shape
     size = (2 * radius + 1) ** 2
-    out = torch.empty(b, size, h, w, dtype=f1.dtype, device=f1.device)
+    out = torch.empty(b, size, h, w, dtype=dtype, device=f1.device)
     grid = (b * size, triton.cdiv(h * w, BLOCK_P))
     _forward_kernel[grid](
         f1, f2, out, c, h, w, radius, *f1.stride(), *f2.stride(), *out.stride(), BLOCK_P=BLOCK_P, BLOCK_C=BLOCK_C

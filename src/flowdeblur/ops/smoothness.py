@@ -30,10 +30,14 @@ def _state_dtype(flow: Tensor) -> torch.dtype:
 
 @torch.library.custom_op("flowdeblur::flow_smoothness", mutates_args=())
 def flow_smoothness_op(flow: Tensor, image: Tensor, alpha: float) -> Tensor:
-    """flow (B, C, H, W), image (B, 3, H, W), H and W at least 2 -> 0-d edge-aware smoothness (float32 at least)
-    by the Triton kernel; the image gets no gradient."""
+    """flow (B, C, H, W), image (B / R, 3, H, W) (flow i's edges from image i // R), H and W at least 2 -> 0-d
+    edge-aware smoothness (float32 at least) by the Triton kernel; the image gets no gradient."""
     if min(flow.shape[-2:]) < 2:
         raise ValueError(f"flow smoothness: expected a flow of at least 2×2 pixels, got {tuple(flow.shape)}")
+    if flow.shape[0] % image.shape[0] or flow.shape[-2:] != image.shape[-2:]:
+        raise ValueError(
+            f"flow smoothness: expected images for the flows, got {tuple(flow.shape)}, {tuple(image.shape)}"
+        )
     dtype = _state_dtype(flow)
     return triton_kernels.require(KERNELS).forward(flow.to(dtype), image.to(dtype), alpha)
 

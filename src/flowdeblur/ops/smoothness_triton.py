@@ -2,8 +2,9 @@
 
 ``loss = 0.5 / C · (Sx / (H (W-1)) + Sy / ((H-1) W))`` with ``Sx = sum_{b, c, y, x<W-1} |F[c](y, x+1) - F[c](y, x)|
 · exp(-alpha / 3 · sum_rgb |I(y, x+1) - I(y, x)|)`` over the ``C`` flow channels of every image of the batch
-(``B`` of them; ``C`` here counts all images' channels, ``B · 2N``), ``Sy`` likewise along y: the formula of
-:func:`flowdeblur.losses.warping.smoothness_losses`, whose PyTorch version is the reference.
+(``B`` of them; ``C`` here counts all flows' channels, ``B · 2N``), ``Sy`` likewise along y: the formula of
+:func:`flowdeblur.losses.warping.smoothness_losses`, whose PyTorch version is the reference. The flows of a
+window's N neighbours come as N rows (B·N, 2, H, W): row i takes its edges from image i // N.
 
 Forward: one program per (image, block of ``BLOCK_P`` pixels) adds its pixels' weighted differences into the
 scalar output by one atomic add (a fill and one kernel). Backward, gathers only: the flow gradient at a pixel
@@ -40,6 +41,7 @@ def _forward_kernel(
     C,
     H,
     W,
+    repeat,
     alpha,
     scale_x,
     scale_y,
@@ -59,7 +61,7 @@ def _forward_kernel(
     x = p % W
     has_x = (p < H * W) & (x < W - 1)
     has_y = (p < H * W) & (y < H - 1)
-    at_i = n * sib + y * sih + x * siw
+    at_i = (n // repeat) * sib + y * sih + x * siw
     weight_x = _edge_weight(i_ptr, at_i, siw, sic, alpha, has_x)
     weight_y = _edge_weight(i_ptr, at_i, sih, sic, alpha, has_y)
     at_f = n * sfb + y * sfh + x * sfw
@@ -87,6 +89,7 @@ def _backward_kernel(
     C,
     H,
     W,
+    repeat,
     alpha,
     scale_x,
     scale_y,
@@ -106,7 +109,7 @@ def _backward_kernel(
     inside = p < H * W
     y = p // W
     x = p % W
-    at_i = n * sib + y * sih + x * siw
+    at_i = (n // repeat) * sib + y * sih + x * siw
     right = inside & (x < W - 1)
     left = inside & (x > 0)
     down = inside & (y < H - 1)
@@ -133,12 +136,14 @@ def _scales(flow: Tensor) -> tuple[float, float]:
 
 
 def forward(flow: Tensor, image: Tensor, alpha: float) -> Tensor:
-    """flow (B, C, H, W), image (B, 3, H, W), one dtype (float32 or float64), H, W >= 2 -> 0-d loss."""
+    """flow (B, C, H, W), image (B / R, 3, H, W) (flow i's edges from image i // R), one dtype (float32 or
+    float64), H, W >= 2 -> 0-d loss."""
     b, c, h, w = flow.shape
     out = torch.zeros((), dtype=flow.dtype, device=flow.device)
     grid = (b, triton.cdiv(h * w, BLOCK_P))
+    repeat = b // image.shape[0]
     _forward_kernel[grid](
-        flow, image, out, c, h, w, alpha, *_scales(flow), *flow.stride(), *image.stride(), BLOCK_P=BLOCK_P
+        flow, image, out, c, h, w, repeat, alpha, *_scales(flow), *flow.stride(), *image.stride(), BLOCK_P=BLOCK_P
     )
     return out
 
@@ -158,6 +163,7 @@ def backward(flow: Tensor, image: Tensor, grad: Tensor, alpha: float) -> Tensor:
         c,
         h,
         w,
+        b // image.shape[0],
         alpha,
         *_scales(flow),
         *flow.stride(),

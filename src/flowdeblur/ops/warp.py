@@ -62,12 +62,13 @@ def _(image: Tensor, flow: Tensor, grad: Tensor, need_image: bool) -> list[Tenso
 def _setup_context(ctx: Any, inputs: tuple[Tensor, Tensor], output: tuple[Tensor, Tensor]) -> None:
     ctx.save_for_backward(*inputs)
     ctx.mark_non_differentiable(output[1])
+    ctx.set_materialize_grads(False)  # no zero-filled gradient for the valid mask (nor an unused warped image)
 
 
-def _backward(ctx: Any, grad: Tensor, _grad_valid: Tensor | None) -> tuple[Tensor | None, Tensor | None]:
+def _backward(ctx: Any, grad: Tensor | None, _grad_valid: Tensor | None) -> tuple[Tensor | None, Tensor | None]:
     image, flow = ctx.saved_tensors
     need_image, need_flow = ctx.needs_input_grad
-    if not (need_image or need_flow):
+    if grad is None or not (need_image or need_flow):
         return None, None
     grads = warp_backward_op(image, flow, grad, need_image)
     return (grads[0] if need_image else None), (grads[-1] if need_flow else None)

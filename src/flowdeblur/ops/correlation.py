@@ -56,7 +56,8 @@ def backend(f1: Tensor, f2: Tensor, impl: str = "fast") -> str:
 
 
 def _layout(f1: Tensor, f2: Tensor, impl: str) -> torch.memory_format:
-    """Every output of the op: channels-last from the compiled kernel, contiguous from the others."""
+    """The op's output (and, but for the Triton kernels, which keep the inputs' layout, its gradients):
+    channels-last from the compiled kernel, contiguous from the others."""
     return torch.channels_last if backend(f1, f2, impl) == "native" else torch.contiguous_format
 
 
@@ -65,10 +66,9 @@ def local_correlation_op(f1: Tensor, f2: Tensor, radius: int, impl: str, dtype: 
     """(B, C, H, W) ×2 -> (B, (2r+1)², H, W) in ``dtype`` (one node under ``torch.compile``), summed in the
     inputs' common dtype (float32 at least on CUDA)."""
     common, chosen = torch.promote_types(f1.dtype, f2.dtype), backend(f1, f2, impl)
-    if chosen == "triton":
+    if chosen == "triton":  # the kernels read any layout through its strides
         state = torch.promote_types(common, torch.float32)
-        a, b = (f.to(state).contiguous() for f in (f1, f2))
-        return triton_kernels.require(KERNELS).forward(a, b, radius, dtype)
+        return triton_kernels.require(KERNELS).forward(f1.to(state), f2.to(state), radius, dtype)
     if chosen == "native":
         compiled = kernel()
         assert compiled is not None  # only chosen where the kernel was built
@@ -88,23 +88,24 @@ def _(f1: Tensor, f2: Tensor, radius: int, impl: str, dtype: torch.dtype) -> Ten
 def local_correlation_backward_op(f1: Tensor, f2: Tensor, grad: Tensor, radius: int, impl: str) -> list[Tensor]:
     """The inputs and dL/dout (any float dtype) -> [dL/df1, dL/df2] in the inputs' dtypes."""
     dtype, layout, chosen = torch.promote_types(f1.dtype, f2.dtype), _layout(f1, f2, impl), backend(f1, f2, impl)
-    if chosen == "triton":  # the kernel reads dL/dout through its strides, in its own dtype
+    if chosen == "triton":  # the kernel reads every input through its strides; gradients laid out as the inputs
         state = torch.promote_types(dtype, torch.float32)
-        a, b = (f.to(state).contiguous() for f in (f1, f2))
-        grads = triton_kernels.require(KERNELS).backward(a, b, grad, radius)
+        grads = triton_kernels.require(KERNELS).backward(f1.to(state), f2.to(state), grad, radius)
+        return [g.to(f.dtype) for g, f in zip(grads, (f1, f2), strict=True)]
+    a, b, grad = (t.to(dtype).contiguous(memory_format=layout) for t in (f1, f2, grad))
+    if chosen == "native":
+        compiled = kernel()
+        assert compiled is not None
+        grads = compiled.backward(a, b, grad, radius)
     else:
-        a, b, grad = (t.to(dtype).contiguous(memory_format=layout) for t in (f1, f2, grad))
-        if chosen == "native":
-            compiled = kernel()
-            assert compiled is not None
-            grads = compiled.backward(a, b, grad, radius)
-        else:
-            grads = shifted_backward(a, b, grad, radius)
+        grads = shifted_backward(a, b, grad, radius)
     return [g.to(f.dtype).contiguous(memory_format=layout) for g, f in zip(grads, (f1, f2), strict=True)]
 
 
 @local_correlation_backward_op.register_fake
 def _(f1: Tensor, f2: Tensor, grad: Tensor, radius: int, impl: str) -> list[Tensor]:
+    if backend(f1, f2, impl) == "triton":
+        return [torch.empty_like(f) for f in (f1, f2)]
     layout = _layout(f1, f2, impl)
     return [torch.empty(f.shape, dtype=f.dtype, device=f.device, memory_format=layout) for f in (f1, f2)]
 

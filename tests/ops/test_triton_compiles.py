@@ -111,8 +111,8 @@ def test_warp_kernels_compile_for_sm90(direction: str) -> None:
     else:
         jit, pointers, last = warp_triton._backward_kernel, ("i_ptr", "f_ptr", "g_ptr", "di_ptr", "df_ptr"), "sg"
         constants = {"NEED_IMAGE": True, "BLOCK_P": warp_triton.BLOCK_P}
-    strides = [f"{t}{s}" for t in ("si", "sf", last) for s in "bchw"]
-    signature = {**dict.fromkeys(pointers, "*fp32"), **ints("C", "H", "W", *strides)}
+    strides = ["sib", "sin", "sic", "sih", "siw"] + [f"{t}{s}" for t in ("sf", last) for s in "bchw"]
+    signature = {**dict.fromkeys(pointers, "*fp32"), **ints("C", "H", "W", "N", *strides)}
     signature |= dict.fromkeys(constants, "constexpr")
     compiled = triton.compile(ASTSource(jit, signature, constants), target=H100)
     assert ".target sm_90" in compiled.asm["ptx"] and compiled.asm["cubin"]

@@ -59,3 +59,21 @@ def test_bf16_features_as_the_flow_network_warps_them() -> None:
     for g, e in zip(grads, torch.autograd.grad(expected.sum(), (features, flow)), strict=True):
         assert g.dtype == e.dtype
         torch.testing.assert_close(g, e, rtol=2e-2, atol=2e-2)
+
+
+def test_neighbours_read_in_place_from_a_window() -> None:
+    """Images (B, N, C, H, W) sliced out of a (B, T, ...) window (strided, channels-last frames): the same warped
+    images, valid masks and gradients as from the flattened copy."""
+    generator = torch.Generator().manual_seed(2)
+    frames = torch.randn(6, 4, 5, 7, generator=generator).contiguous(memory_format=torch.channels_last)
+    window = frames.unflatten(0, (2, 3)).requires_grad_()
+    flow = (2.0 * torch.randn(4, 2, 5, 7, generator=generator)).requires_grad_()
+    got, got_valid = warp(window[:, 1:], flow, impl="triton")
+    expected, expected_valid = warp(window[:, 1:].flatten(0, 1), flow, impl="triton")
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    torch.testing.assert_close(got_valid, expected_valid, rtol=0, atol=0)
+    weights = torch.randn(got.shape, generator=generator)
+    grads = torch.autograd.grad(got, (window, flow), weights)
+    for g, e in zip(grads, torch.autograd.grad(expected, (window, flow), weights), strict=True):
+        torch.testing.assert_close(g, e, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(warp(window[:, 1:], flow, impl="torch")[0], got, rtol=1e-5, atol=1e-5)

@@ -87,8 +87,8 @@ class PWCFlow(SelfSupervisedFlow):
             # one split (its backward is one concatenation, where two slices would each scatter into zeros)
             target_features, neighbour_features = pyramid[level].unflatten(0, (b, t)).split([1, n], dim=1)
             reference = target_features.expand(-1, n, -1, -1, -1).flatten(0, 1).contiguous(memory_format=layout)
-            neighbours = neighbour_features.flatten(0, 1)
             if coarser is None:
+                neighbours = neighbour_features.flatten(0, 1)
                 cost = cosine_correlation(reference, neighbours, self.radius, dtype=reference.dtype)
                 estimate = self.estimators[str(level)](torch.cat([cost, reference], dim=1))
                 flow = self.heads[str(level)](estimate)
@@ -96,7 +96,7 @@ class PWCFlow(SelfSupervisedFlow):
                 coarse_level, coarse_estimate = coarser
                 factor = 2 ** (coarse_level - level)
                 up_flow = upsample_flow(flows[coarse_level], factor).flatten(0, 1)
-                warped = warp_image(neighbours, up_flow)
+                warped = warp_image(neighbour_features, up_flow)  # (B, N, C, h, w): read in place on CUDA
                 cost = cosine_correlation(reference, warped, self.radius, dtype=reference.dtype)
                 up_estimate = F.interpolate(coarse_estimate, scale_factor=factor, mode="bilinear", align_corners=False)
                 # the estimator's inputs in the features' dtype (bf16 under autocast): a float32 concatenation

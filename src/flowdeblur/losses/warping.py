@@ -107,7 +107,7 @@ def photometric_losses(
     entry the masked mean error of every neighbour backward-warped onto the target."""
     warped, valids = [], []
     for frames, flow in zip(neighbours, flows, strict=True):
-        moved, valid = warp(frames.flatten(0, 1), flow.flatten(0, 1))
+        moved, valid = warp(frames, flow.flatten(0, 1))  # the neighbours read where they lie in the window
         warped.append(moved)
         valids.append(valid)
     erosion = CENSUS_RADIUS if penalty == "census" else 0

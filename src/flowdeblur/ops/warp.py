@@ -30,8 +30,8 @@ def backend(flow: Tensor, impl: str = "fast") -> str:
 
 @torch.library.custom_op("flowdeblur::warp", mutates_args=())
 def warp_op(image: Tensor, flow: Tensor) -> tuple[Tensor, Tensor]:
-    """image (B, C, H, W) any float dtype, flow (B, 2, H, W) -> warped (B, C, H, W) and valid (B, 1, H, W), float32
-    (float64 for a float64 flow), by the Triton kernel; zeros outside the frame."""
+    """image (B, C, H, W) or (B / N, N, C, H, W) any float dtype, flow (B, 2, H, W) -> warped (B, C, H, W) and
+    valid (B, 1, H, W), float32 (float64 for a float64 flow), by the Triton kernel; zeros outside the frame."""
     state = torch.promote_types(flow.dtype, torch.float32)
     return triton_kernels.require(KERNELS).forward(image, flow.to(state))
 
@@ -39,7 +39,7 @@ def warp_op(image: Tensor, flow: Tensor) -> tuple[Tensor, Tensor]:
 @warp_op.register_fake
 def _(image: Tensor, flow: Tensor) -> tuple[Tensor, Tensor]:
     state = torch.promote_types(flow.dtype, torch.float32)
-    b, c, h, w = image.shape
+    b, (c, h, w) = flow.shape[0], image.shape[-3:]
     return image.new_empty(b, c, h, w, dtype=state), image.new_empty(b, 1, h, w, dtype=state)
 
 
@@ -81,7 +81,8 @@ def warp(image: Tensor, flow: Tensor, padding_mode: str = "zeros", impl: str = "
     """Backward-warp ``image`` with ``flow``: ``out(p) = image(p + flow(p))`` (bilinear), in float32.
 
     Args:
-        image: (B, C, H, W), any float dtype.
+        image: (B, C, H, W), any float dtype; or (B / N, N, C, H, W), N images per sample (a window's neighbours,
+            read where they lie by the fused op; flattened to (B, C, H, W) elsewhere).
         flow: (B, 2, H, W) in pixels, channel order (dx, dy), any float dtype.
         padding_mode: ``grid_sample`` padding for samples that fall outside the frame (the fused op: zeros only).
         impl: ``fast`` (the fused op on CUDA, else ``grid_sample``), ``triton`` or ``torch``
@@ -91,9 +92,12 @@ def warp(image: Tensor, flow: Tensor, padding_mode: str = "zeros", impl: str = "
         warped (B, C, H, W) float32 and valid (B, 1, H, W) float32 in {0, 1}: 1 where ``p + flow(p)`` lies inside
         the frame.
     """
+    if image.shape[:-3].numel() != flow.shape[0] or image.shape[-2:] != flow.shape[-2:]:
+        raise ValueError(f"warp: expected an image per flow, got {tuple(image.shape)} and {tuple(flow.shape)}")
     if padding_mode == "zeros" and backend(flow, impl) == "triton":
         with torch.autocast(image.device.type, enabled=False):
             return warp_op(image, flow.float())
+    image = image.flatten(0, 1) if image.dim() == 5 else image
     h, w = image.shape[-2:]
     warped, x, y = _sample(image, flow, padding_mode)
     with torch.autocast(image.device.type, enabled=False):
@@ -102,10 +106,11 @@ def warp(image: Tensor, flow: Tensor, padding_mode: str = "zeros", impl: str = "
 
 
 def warp_image(image: Tensor, flow: Tensor, padding_mode: str = "zeros", impl: str = "fast") -> Tensor:
-    """:func:`warp` without the valid mask: (B, C, H, W), flow (B, 2, H, W) -> warped (B, C, H, W) float32."""
+    """:func:`warp` without the valid mask: (B, C, H, W) or (B / N, N, C, H, W), flow (B, 2, H, W) -> warped
+    (B, C, H, W) float32."""
     if padding_mode == "zeros" and backend(flow, impl) == "triton":
         return warp(image, flow, padding_mode, impl)[0]
-    return _sample(image, flow, padding_mode)[0]
+    return _sample(image.flatten(0, 1) if image.dim() == 5 else image, flow, padding_mode)[0]
 
 
 def _sample(image: Tensor, flow: Tensor, padding_mode: str) -> tuple[Tensor, Tensor, Tensor]:

@@ -5,7 +5,9 @@ outside the frame counting as 0: what ``grid_sample(mode="bilinear", padding_mod
 computes from a normalised grid, here straight from the flow in pixels (no grid tensor, no normalisation).
 ``valid(p)`` is 1 where ``p + flow(p)`` lies inside the frame.
 
-Forward: one program per (image, block of ``BLOCK_P`` pixels), channels in a loop. Backward: the flow gradient
+Forward: one program per (image, block of ``BLOCK_P`` pixels), channels in a loop. The images may come as
+(B, N, C, H, W) with any strides (a window's neighbours where they lie): flow row ``i`` reads image
+``(i // N, i % N)``. Backward: the flow gradient
 is a gather at each pixel (the four taps' differences against ``dL/dout``); the image gradient is a scatter of
 each pixel's ``dL/dout`` to its four taps by atomic adds into a zeroed tensor (only when the image needs one),
 so its last bits depend on the order of the additions. Arithmetic in float32 (float64 for float64 inputs).
@@ -72,7 +74,9 @@ def _forward_kernel(
     C,
     H,
     W,
+    N,
     sib,
+    sin,
     sic,
     sih,
     siw,
@@ -92,7 +96,7 @@ def _forward_kernel(
     y = p // W
     x = p % W
     x0, y0, wx, wy, m00, m10, m01, m11, valid = _taps(f_ptr, n, y, x, sfb, sfc, sfh, sfw, H, W, inside)
-    at = i_ptr + n * sib + y0 * sih + x0 * siw
+    at = i_ptr + (n // N) * sib + (n % N) * sin + y0 * sih + x0 * siw
     for c in range(C):
         v00, v10, v01, v11 = _tap_values(at + c * sic, sih, siw, m00, m10, m01, m11, wx.dtype)
         top = v00 + wx * (v10 - v00)
@@ -111,7 +115,9 @@ def _backward_kernel(
     C,
     H,
     W,
+    N,
     sib,
+    sin,
     sic,
     sih,
     siw,
@@ -133,7 +139,7 @@ def _backward_kernel(
     y = p // W
     x = p % W
     x0, y0, wx, wy, m00, m10, m01, m11, valid = _taps(f_ptr, n, y, x, sfb, sfc, sfh, sfw, H, W, inside)
-    at = i_ptr + n * sib + y0 * sih + x0 * siw
+    at = i_ptr + (n // N) * sib + (n % N) * sin + y0 * sih + x0 * siw
     grad_x = tl.zeros([BLOCK_P], dtype=wx.dtype)
     grad_y = tl.zeros([BLOCK_P], dtype=wx.dtype)
     for c in range(C):
@@ -151,26 +157,34 @@ def _backward_kernel(
     tl.store(df_ptr + (n * 2 + 1) * H * W + p, grad_y, mask=inside)
 
 
+def _image_strides(image: Tensor) -> tuple[int, ...]:
+    """N and the strides (sample, neighbour, channel, row, column) of a (B, C, H, W) or (B, N, C, H, W) image: row
+    ``i`` of the flows reads image ``(i // N, i % N)``."""
+    if image.dim() == 4:
+        return 1, image.stride(0), 0, *image.stride()[1:]
+    return image.shape[1], *image.stride()
+
+
 def forward(image: Tensor, flow: Tensor) -> tuple[Tensor, Tensor]:
-    """image (B, C, H, W) any float dtype, flow (B, 2, H, W) float32/64 -> warped (B, C, H, W) and valid
-    (B, 1, H, W), both in the flow's dtype and contiguous."""
-    b, c, h, w = image.shape
-    out = torch.empty(b, c, h, w, dtype=flow.dtype, device=image.device)
-    valid = torch.empty(b, 1, h, w, dtype=flow.dtype, device=image.device)
-    grid = (b, triton.cdiv(h * w, BLOCK_P))
+    """image (B·N, C, H, W) or (B, N, C, H, W) any float dtype, flow (B·N, 2, H, W) float32/64 -> warped
+    (B·N, C, H, W) and valid (B·N, 1, H, W), both in the flow's dtype and contiguous."""
+    rows, (c, h, w) = flow.shape[0], image.shape[-3:]
+    out = torch.empty(rows, c, h, w, dtype=flow.dtype, device=image.device)
+    valid = torch.empty(rows, 1, h, w, dtype=flow.dtype, device=image.device)
+    grid = (rows, triton.cdiv(h * w, BLOCK_P))
     _forward_kernel[grid](
-        image, flow, out, valid, c, h, w, *image.stride(), *flow.stride(), *out.stride(), BLOCK_P=BLOCK_P
+        image, flow, out, valid, c, h, w, *_image_strides(image), *flow.stride(), *out.stride(), BLOCK_P=BLOCK_P
     )
     return out, valid
 
 
 def backward(image: Tensor, flow: Tensor, grad: Tensor, need_image: bool) -> tuple[Tensor | None, Tensor]:
-    """The forward's inputs and dL/dwarped -> dL/dimage (contiguous, the flow's dtype; None unless
-    ``need_image``) and dL/dflow (contiguous)."""
-    b, c, h, w = image.shape
-    grad_flow = torch.empty(b, 2, h, w, dtype=flow.dtype, device=flow.device)
-    grad_image = torch.zeros(b, c, h, w, dtype=flow.dtype, device=flow.device) if need_image else grad_flow
-    grid = (b, triton.cdiv(h * w, BLOCK_P))
+    """The forward's inputs and dL/dwarped -> dL/dimage (shaped as the image, contiguous, the flow's dtype; None
+    unless ``need_image``) and dL/dflow (contiguous)."""
+    rows, (c, h, w) = flow.shape[0], image.shape[-3:]
+    grad_flow = torch.empty(rows, 2, h, w, dtype=flow.dtype, device=flow.device)
+    grad_image = torch.zeros(image.shape, dtype=flow.dtype, device=flow.device) if need_image else grad_flow
+    grid = (rows, triton.cdiv(h * w, BLOCK_P))
     _backward_kernel[grid](
         image,
         flow,
@@ -180,7 +194,7 @@ def backward(image: Tensor, flow: Tensor, grad: Tensor, need_image: bool) -> tup
         c,
         h,
         w,
-        *image.stride(),
+        *_image_strides(image),
         *flow.stride(),
         *grad.stride(),
         NEED_IMAGE=need_image,

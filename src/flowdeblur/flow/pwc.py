@@ -73,20 +73,14 @@ class PWCFlow(SelfSupervisedFlow):
         b, t = window.shape[:2]
         n = t - 1
         pyramid = self.encoder(window.flatten(0, 1))
-        # the target's features repeated per neighbour keep the encoder's memory layout, so that the estimator's
-        # concatenated inputs are not converted again by its convolution
-        layout = (
-            torch.channels_last
-            if pyramid[min(pyramid)].is_contiguous(memory_format=torch.channels_last)
-            else torch.contiguous_format
-        )
+        channels_last = pyramid[min(pyramid)].is_contiguous(memory_format=torch.channels_last)
         features: dict[int, Tensor] = {}
         flows: dict[int, Tensor] = {}
         coarser: tuple[int, Tensor] | None = None  # the previous (coarser) level and its estimator features
         for level in sorted(self.levels, reverse=True):
             # one split (its backward is one concatenation, where two slices would each scatter into zeros)
             target_features, neighbour_features = pyramid[level].unflatten(0, (b, t)).split([1, n], dim=1)
-            reference = target_features.expand(-1, n, -1, -1, -1).flatten(0, 1).contiguous(memory_format=layout)
+            reference = repeated_per_neighbour(target_features, n, channels_last)
             if coarser is None:
                 neighbours = neighbour_features.flatten(0, 1)
                 cost = cosine_correlation(reference, neighbours, self.radius, dtype=reference.dtype)
@@ -109,3 +103,13 @@ class PWCFlow(SelfSupervisedFlow):
             features[level] = self.fuse[str(level)](estimate.unflatten(0, (b, n)).flatten(1, 2))
             coarser = level, estimate
         return self.output(window, features, flows)
+
+
+def repeated_per_neighbour(target: Tensor, n: int, channels_last: bool) -> Tensor:
+    """(B, 1, C, h, w) -> (B·n, C, h, w): each sample's target features n times, in one copy that keeps the
+    encoder's memory layout (channels-last: copied as (B·n, h, w, C)), so that the estimator's concatenated
+    inputs are not converted again by its convolution."""
+    if not channels_last:
+        return target.expand(-1, n, -1, -1, -1).flatten(0, 1)
+    pixels = target.permute(0, 1, 3, 4, 2).expand(-1, n, -1, -1, -1)  # (B, n, h, w, C), C innermost in memory
+    return pixels.flatten(0, 1).permute(0, 3, 1, 2)

@@ -90,9 +90,11 @@ def _select_kernel(
     for start in range(0, HW, BLOCK):
         p = start + tl.arange(0, BLOCK)
         inside = p < HW
-        tl.store(w_ptr + r * HW + p, _eroded(v_ptr, r, p, inside, H, W, svb, svh, svw, RADIUS), mask=inside)
-        usable = _row_block(e_ptr, w_ptr, r, start, HW, W, seb, seh, sew, BLOCK)[4]
-        usable_count += usable.to(tl.int32)
+        eroded = _eroded(v_ptr, r, p, inside, H, W, svb, svh, svw, RADIUS)
+        tl.store(w_ptr + r * HW + p, eroded, mask=inside)
+        e = tl.load(e_ptr + r * seb + (p // W) * seh + (p % W) * sew, mask=inside, other=0.0).to(tl.float32)
+        usable_count += (inside & (eroded != 0.0) & (e == e)).to(tl.int32)
+    tl.debug_barrier()  # the eroded mask in memory before any thread of the program reads it back
     k = tl.sum(usable_count, axis=0)
     q = tl.load(q_ptr).to(tl.float32)
     wanted = tl.floor(q * (k - 1).to(tl.float32)).to(tl.int32) + 1

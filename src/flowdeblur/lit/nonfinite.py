@@ -3,11 +3,11 @@
 Every step computes one 0-d flag on the device (loss or any gradient non-finite): a fill and one fused AMP
 kernel over the gradients and the loss (its unscale multiplies them in place by exactly 1). An optimizer that
 takes a ``found_inf`` tensor (``fused=True`` Adam, AdamW, SGD, Adagrad) skips the update on the device when the
-flag is set: parameters and moments stay, and its step counter is not
-advanced. The flags are read back to the host every :data:`CHECK_EVERY` steps and before validation,
-checkpoints and the end of training: then ``skip`` warns once per skipped step (naming step and batch) and
-``stop`` raises :class:`FloatingPointError` naming the first one. Under ``stop`` the flag is sticky, so every
-update after the first non-finite step is skipped as well: the weights stay those from before it.
+flag is set: parameters and moments stay, and its step counter is not advanced. The flags are read back to the
+host every :data:`CHECK_EVERY` steps and before validation, checkpoints and the end of training: then ``skip``
+warns once per skipped step (naming step and batch) and ``stop`` raises :class:`FloatingPointError` naming the
+first one. Under ``stop`` the flag is sticky, so every update after the first non-finite step is skipped as well:
+the weights stay those from before it.
 
 An optimizer without ``found_inf`` support falls back to reading the flag at every step (a host sync) and
 dropping the gradients, so that it skips the step the same way.

@@ -97,7 +97,6 @@ def warp(image: Tensor, flow: Tensor, padding_mode: str = "zeros", impl: str = "
     if padding_mode == "zeros" and backend(flow, impl) == "triton":
         with torch.autocast(image.device.type, enabled=False):
             return warp_op(image, flow.float())
-    image = image.flatten(0, 1) if image.dim() == 5 else image
     h, w = image.shape[-2:]
     warped, x, y = _sample(image, flow, padding_mode)
     with torch.autocast(image.device.type, enabled=False):
@@ -110,11 +109,13 @@ def warp_image(image: Tensor, flow: Tensor, padding_mode: str = "zeros", impl: s
     (B, C, H, W) float32."""
     if padding_mode == "zeros" and backend(flow, impl) == "triton":
         return warp(image, flow, padding_mode, impl)[0]
-    return _sample(image.flatten(0, 1) if image.dim() == 5 else image, flow, padding_mode)[0]
+    return _sample(image, flow, padding_mode)[0]
 
 
 def _sample(image: Tensor, flow: Tensor, padding_mode: str) -> tuple[Tensor, Tensor, Tensor]:
-    """The warped image (B, C, H, W) and the sampling positions x, y (B, H, W) in pixels, all float32."""
+    """image (B, C, H, W) or (B / N, N, C, H, W) -> the warped image (B, C, H, W) and the sampling positions x, y
+    (B, H, W) in pixels, all float32."""
+    image = image.flatten(0, 1) if image.dim() == 5 else image
     h, w = image.shape[-2:]
     with torch.autocast(image.device.type, enabled=False):
         flow = flow.float()

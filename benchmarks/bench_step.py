@@ -15,6 +15,10 @@ the CPU-only kernels are off and the scan is the GPU one, :func:`benchmarks.step
 on a GPU). Targets on the gpu path: <= 400 per training step, <= 300 per 720p frame; the table checks both
 counts against them (all ops: host dispatches; not views: the launches the dispatcher sees).
 
+``gpu compiled``: the gpu path's training step with the network under ``torch.compile`` (``compile=true``),
+counted by an infra dispatch mode that compiled code runs under (:class:`benchmarks.step.CompiledOpCounter`),
+with the kernels Inductor generated for it beside (they are called without the dispatcher).
+
 Compile: the median time of ``--steps`` training steps with the network eager and under ``torch.compile``
 (``FlowDeblurNet.compile()``); the compile time is the first compiled step's time minus an eager step's. On
 CPU, and on a shared machine, compiled may well be slower; the numbers are what was measured.
@@ -44,7 +48,15 @@ from rich.table import Table
 from torch._inductor import metrics
 
 from benchmarks.common import write_results
-from benchmarks.step import OpCounter, build_step, count_ops, frame_restorer, gpu_path, train_step
+from benchmarks.step import (
+    CompiledOpCounter,
+    OpCounter,
+    build_step,
+    count_ops,
+    frame_restorer,
+    gpu_path,
+    train_step,
+)
 from flowdeblur.inference.precision import cached_weight_casts
 
 TARGETS = {"train_step": 400, "frame": 300}
@@ -66,6 +78,24 @@ def count_worker(path: str, crop: int, frame: tuple[int, int], by_source: bool =
             counted = count_ops(lambda: restore(window), by_source)
         records.append(_ops_record("frame", path, f"{t} frames {frame[1]}x{frame[0]}", counted, overrides))
     return records
+
+
+def compiled_count_worker(crop: int) -> list[dict[str, Any]]:
+    """Ops of a training step with the network compiled (``compile=true``) on the gpu path, after the compiling
+    step and one more; Inductor's generated kernels are counted beside them (CPU code generation: a GPU's
+    Triton code generation may fuse differently)."""
+    with gpu_path() as overrides:
+        parts = build_step(overrides, crop, torch.device("cpu"))
+        parts.module.net.compile()
+        metrics.reset()
+        train_step(parts, 0)
+        train_step(parts, 1)
+        counter = CompiledOpCounter()
+        with counter:
+            train_step(parts, 2)
+    b, t = parts.batch["blurry"].shape[:2]
+    record = _ops_record("train_step", "gpu compiled", f"{b}x{t} frames {crop}²", counter, overrides)
+    return [{**record, "inductor_kernels": metrics.generated_kernel_count}]
 
 
 def _ops_record(what: str, path: str, shape: str, counted: OpCounter, overrides: list[str]) -> dict[str, Any]:
@@ -117,7 +147,7 @@ def run_worker(args: argparse.Namespace, part: str) -> list[dict[str, Any]]:
     command += ["--frame", args.frame, "--steps", str(args.steps), "--threads", str(args.threads)]
     command += ["--by-source"] if args.by_source else []
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
-    if part == "gpu":
+    if part.startswith("gpu"):
         env["TRITON_INTERPRET"] = "1"
     done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
@@ -137,6 +167,13 @@ def report(records: list[dict[str, Any]]) -> None:
         verdicts = ["" if target is None else ("yes" if r[key] <= target else "no") for key in ("ops", "kernels")]
         table.add_row(r["what"], r["path"], r["shape"], str(r["ops"]), str(r["kernels"]), str(target or ""), *verdicts)
     Console().print(table)
+    for r in records:
+        if "inductor_kernels" in r and "ops" in r:
+            Console().print(
+                f"{r['path']} training step: {r['ops']} dispatched ops ({r['kernels']} not views) and "
+                f"{r['inductor_kernels']} kernels Inductor generated (CPU code generation), about "
+                f"{r['kernels'] + r['inductor_kernels']} launches"
+            )
     for r in records:
         if "sources" in r:
             by_source = Table(title=f"ops by source: {r['what']}, {r['path']} path ({r['ops']} ops)")
@@ -164,7 +201,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--no-compile", action="store_true", help="skip the compiled vs eager timing")
     parser.add_argument("--by-source", action="store_true", help="also count the ops by the code that issued them")
     parser.add_argument("--quick", action="store_true", help="128² steps, a 256x448 frame, 2 timed steps")
-    parser.add_argument("--worker", choices=("cpu", "gpu", "compile"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("cpu", "gpu", "gpu-compiled", "compile"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
         args.crop, args.frame, args.steps = 128, "256x448", 2
@@ -173,11 +210,13 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         torch.set_num_threads(args.threads)
         if args.worker == "compile":
             out: Any = [compile_worker(args.crop, args.steps)]
+        elif args.worker == "gpu-compiled":
+            out = compiled_count_worker(args.crop)
         else:
             out = count_worker(args.worker, args.crop, (frame[0], frame[1]), args.by_source)
         print(json.dumps(out))
         return []
-    parts = ["cpu", "gpu"] + ([] if args.no_compile else ["compile"])
+    parts = ["cpu", "gpu"] + ([] if args.no_compile else ["gpu-compiled", "compile"])
     records = [r for part in parts for r in run_worker(args, part)]
     report(records)
     print(f"wrote {write_results('step', records)}")

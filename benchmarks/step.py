@@ -92,6 +92,16 @@ class OpCounter(TorchDispatchMode):
         return self.total - self.views
 
 
+class CompiledOpCounter(OpCounter):
+    """An :class:`OpCounter` that ``torch.compile`` runs its graphs under (an infra mode: under any other dispatch
+    mode a compiled function falls back to eager). It sees the ops the compiled code dispatches (convolutions,
+    custom ops, fallbacks and what runs outside the graphs), not the kernels Inductor generated."""
+
+    @classmethod
+    def is_infra_mode(cls) -> bool:
+        return True
+
+
 def gpu_scan_impl() -> str:
     """The scan a CUDA network runs: the fused GPU op where the ops package has one, else the chunked scan."""
     return "triton" if "triton" in scan.IMPLS else "chunked"

@@ -16,7 +16,7 @@ on a GPU). Targets on the gpu path: <= 400 per training step, <= 300 per 720p fr
 counts against them (all ops: host dispatches; not views: the launches the dispatcher sees).
 
 ``gpu compiled``: the gpu path's training step with the network under ``torch.compile`` (``compile=true``),
-counted by an infra dispatch mode that compiled code runs under (:class:`benchmarks.step.CompiledOpCounter`),
+counted by a dispatch mode that compiled code runs under (:class:`benchmarks.step.CompiledOpCounter`),
 with the kernels Inductor generated for it beside (they are called without the dispatcher).
 
 Compile: the median time of ``--steps`` training steps with the network eager and under ``torch.compile``

@@ -93,12 +93,12 @@ class OpCounter(TorchDispatchMode):
 
 
 class CompiledOpCounter(OpCounter):
-    """An :class:`OpCounter` that ``torch.compile`` runs its graphs under (an infra mode: under any other dispatch
-    mode a compiled function falls back to eager). It sees the ops the compiled code dispatches (convolutions,
-    custom ops, fallbacks and what runs outside the graphs), not the kernels Inductor generated."""
+    """An :class:`OpCounter` that compiled code runs under (``ignore_compile_internals``: under a mode without it
+    a compiled function falls back to eager). It sees the ops the compiled code dispatches (convolutions, custom
+    ops, fallbacks and what runs outside the graphs), not the kernels Inductor generated."""
 
     @classmethod
-    def is_infra_mode(cls) -> bool:
+    def ignore_compile_internals(cls) -> bool:
         return True
 
 

@@ -123,7 +123,7 @@ help:
 	@printf $(HELP_ROW) test "the test suite without the slow tests" "~5-10 min"
 	@printf $(HELP_ROW) test-slow "only the slow tests" "> 10 min"
 	@printf $(HELP_ROW) lint "ruff check, ruff format --check, mypy" "~1 min"
-	@printf $(HELP_ROW) bench "ops, training, 720p, ops per step, compile, data stream -> outputs/bench" "~15 min"
+	@printf $(HELP_ROW) bench "ops, training, 720p, ops per step, compile, data stream -> outputs/bench" "~20 min"
 	@printf $(HELP_ROW) gpu-check "on a CUDA machine, no install: kernels, training, 720p, DDP, compile" "~8 min (GPU)"
 	@printf $(HELP_ROW) sweep "a grid of runs, SWEEP=$(SWEEP) (15 jobs) -> multirun/<date>/<time>" "> 1 h"
 	@printf $(HELP_ROW) ablation "the central ablation (lr on validation, 2 budgets, 5 seeds), resumable; ABLATION=quick" "~18 h / ~30 min"

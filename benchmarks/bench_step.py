@@ -106,7 +106,7 @@ def _ops_record(what: str, path: str, shape: str, counted: OpCounter, overrides:
         "precision": "bf16 autocast",
         "ops": counted.total,
         "kernels": counted.kernels,
-        "target": TARGETS[what] if path == "gpu" else None,
+        "target": TARGETS[what] if path.startswith("gpu") else None,
         "overrides": overrides,
         "top": dict(counted.ops.most_common(15)),
         **({"sources": dict(counted.sources.most_common(25))} if counted.by_source else {}),

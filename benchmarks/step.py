@@ -61,9 +61,20 @@ def _current_source() -> str:
     return _source_of_frames(frames)
 
 
+def dispatched_without_mode(func: Any) -> bool:
+    """Whether ``func``, seen by a dispatch mode, is dispatched without one too. Not so for a ``detach`` that
+    did not come through the dispatcher's autograd layers: a tensor's shallow copy (autograd saving an op's
+    output for backward, and unpacking it there) calls into an active mode as a ``detach``, and without the mode
+    dispatches nothing."""
+    if func is not torch.ops.aten.detach.default:
+        return True
+    return bool(torch._C._dispatch_tls_is_dispatch_key_excluded(torch._C.DispatchKey.ADInplaceOrView))
+
+
 class OpCounter(TorchDispatchMode):
     """Counts the ops dispatched while it is active, by name, and among them the views (``slice``, ``view``,
-    ``detach``, ...: metadata only, no kernel on a GPU). A custom op counts as one: the mode is off while an op
+    ``detach``, ...: metadata only, no kernel on a GPU); only those that are dispatched without the mode
+    (:func:`dispatched_without_mode`). A custom op counts as one: the mode is off while an op
     runs, so the ops inside it are not seen. With ``by_source``, also by the innermost ``flowdeblur`` frame
     (``file:function``) that dispatched each op; backward ops by the forward op's frame (``bwd ...``, recorded
     by autograd's anomaly mode, which the caller turns on, see :func:`count_ops`)."""
@@ -76,6 +87,8 @@ class OpCounter(TorchDispatchMode):
         self.views = 0
 
     def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        if not dispatched_without_mode(func):
+            return func(*args, **(kwargs or {}))
         self.ops[str(func.overloadpacket)] += 1
         self.views += bool(func.is_view)
         if self.by_source:

@@ -1,15 +1,21 @@
 """Convolution weights cast together once per forward compute what autocast's per-call casts compute: the same
 bf16 values in the same layouts, the same float32 gradients, no gradient for an unused weight; the training
-step's loss and gradients are those of the network under plain autocast."""
+step's loss and gradients are those of the network under plain autocast. The kept copies
+(:class:`WeightCasts`) do so over steps, with accumulation, a second forward before backward and replaced
+parameters, in two dispatched ops per step."""
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import Tensor, nn
+from torch.func import functional_call
 
+from benchmarks.step import OpCounter
 from flowdeblur.build import build_module
 from flowdeblur.config import compose_config
-from flowdeblur.lit.weight_casts import autocast_dtype, cast_conv_weights, castable_weights
+from flowdeblur.lit.weight_casts import WeightCasts, autocast_dtype, cast_conv_weights, castable_weights
 
 
 def small_net() -> nn.Module:
@@ -90,3 +96,90 @@ def test_weights_with_gaps_are_left_to_autocast() -> None:
     net = nn.Conv2d(4, 4, 1)
     net.weight = nn.Parameter(torch.randn(4, 8, 1, 1)[:, ::2])  # every other input channel: not dense
     assert list(castable_weights(net)) == ["bias"]
+
+
+INPUT = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(3))
+
+
+def autocast_loss(net: nn.Module, casts: WeightCasts | None, scale: float = 1.0) -> Tensor:
+    """The small net's loss under bf16 autocast: plain (``casts`` None) or with the kept copies."""
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = net(INPUT) if casts is None else functional_call(net, casts.cast(net, torch.bfloat16), (INPUT,))
+    return out.float().square().mean() * scale
+
+
+def assert_same_gradients(net: nn.Module, reference: nn.Module) -> None:
+    for (name, param), ref in zip(net.named_parameters(), reference.parameters(), strict=True):
+        assert (param.grad is None) == (ref.grad is None), name
+        if ref.grad is not None:
+            assert param.grad.dtype == torch.float32
+            assert torch.equal(param.grad, ref.grad), name
+
+
+def test_kept_copies_give_plain_autocast_losses_and_gradients_over_steps() -> None:
+    net = small_net()
+    reference = copy.deepcopy(net)
+    casts = WeightCasts()
+    optimizers = [torch.optim.SGD(m.parameters(), lr=0.1) for m in (net, reference)]
+    for _ in range(3):
+        losses = [autocast_loss(net, casts), autocast_loss(reference, None)]
+        assert torch.equal(*losses)
+        for loss in losses:
+            loss.backward()
+        assert_same_gradients(net, reference)
+        for optimizer in optimizers:
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+    kept = [c.data_ptr() for c in casts.copies]
+    autocast_loss(net, casts).backward()
+    assert [c.data_ptr() for c in casts.copies] == kept  # the same copies, refilled
+
+
+def test_kept_copies_accumulate_and_recast_while_a_graph_is_pending() -> None:
+    net = small_net()
+    reference = copy.deepcopy(net)
+    casts = WeightCasts()
+    first, second = autocast_loss(net, casts), autocast_loss(net, casts, scale=2.0)  # two graphs alive
+    second.backward()
+    first.backward()  # its copies were not overwritten by the second forward
+    autocast_loss(net, casts, scale=3.0).backward()  # accumulates onto .grad
+    for scale in (2.0, 1.0, 3.0):
+        autocast_loss(reference, None, scale).backward()
+    for param, ref in zip(net.parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(param.grad, ref.grad, rtol=1e-6, atol=0)
+
+
+def test_kept_copies_follow_a_replaced_parameter_and_leave_unused_weights_without_gradient() -> None:
+    net = small_net()
+    casts = WeightCasts()
+    autocast_loss(net, casts).backward()
+    net.zero_grad(set_to_none=True)
+    net[0].weight = nn.Parameter(torch.randn(8, 3, 3, 3))
+    reference = copy.deepcopy(net)
+    autocast_loss(net, casts).backward()
+    autocast_loss(reference, None).backward()
+    assert_same_gradients(net, reference)
+    copies = casts.cast(net, torch.bfloat16)
+    (copies["0.weight"].float().sum()).backward()
+    assert net[1].weight.grad is not None  # from before: the unused weights keep what they had
+    net.zero_grad(set_to_none=True)
+    (casts.cast(net, torch.bfloat16)["0.weight"].float().sum()).backward()
+    assert net[0].weight.grad is not None and net[1].weight.grad is None and net[3].bias.grad is None
+
+
+def test_kept_copies_dispatch_two_ops_per_step() -> None:
+    net = small_net()
+    casts = WeightCasts()
+    autocast_loss(net, casts).backward()
+    net.zero_grad(set_to_none=True)
+    reference, plain = copy.deepcopy(net), OpCounter()
+    with plain:
+        autocast_loss(reference, None).backward()
+    counter = OpCounter()
+    with counter:
+        autocast_loss(net, casts).backward()
+    assert counter.ops["aten._foreach_copy_"] == 2
+    assert counter.ops["aten.as_strided"] == 0
+    assert plain.ops["aten._to_copy"] - counter.ops["aten._to_copy"] == 12  # 6 weights, cast there and back
+    # autograd's accumulation detaches each new gradient: the norm's 2 here, all 8 parameters' under autocast
+    assert (counter.ops["aten.detach"], plain.ops["aten.detach"]) == (2, 8)

@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from flowdeblur.lit.device import report_and_tune_device
 from flowdeblur.lit.evaluation import StageMetrics
 from flowdeblur.lit.nonfinite import NonfiniteGuard, takes_found_inf
-from flowdeblur.lit.weight_casts import autocast_dtype, cast_conv_weights
+from flowdeblur.lit.weight_casts import WeightCasts, autocast_dtype, cast_conv_weights, gradient_hooks_needed
 from flowdeblur.losses.reconstruction import DeblurLoss
 from flowdeblur.metrics.flow import end_point_error
 from flowdeblur.network import FlowDeblurNet, NetOutput
@@ -81,6 +81,7 @@ class FlowDeblurModule(pl.LightningModule):
         self.nonfinite = nonfinite
         self.guard = NonfiniteGuard(nonfinite)
         self._loss: Tensor | None = None
+        self._weight_casts = WeightCasts()
         self.save_hyperparameters({"config": config or {}})
         self.net = net
         self.loss = loss
@@ -97,11 +98,15 @@ class FlowDeblurModule(pl.LightningModule):
     def forward(self, frames: Tensor, target: int) -> NetOutput:
         """(B, T, 3, H, W), target index -> :class:`~flowdeblur.network.NetOutput`. Where gradients are
         recorded under bf16/fp16 autocast (training), the convolution weights are cast together, once
-        (:mod:`flowdeblur.lit.weight_casts`); evaluation calls the network as it is."""
+        (:mod:`flowdeblur.lit.weight_casts`: into copies kept across steps, or, where gradient hooks must see
+        each gradient, into one flat copy); evaluation calls the network as it is."""
         dtype = autocast_dtype(frames.device.type)
         if dtype is None or not torch.is_grad_enabled():
             return self.net(frames, target)
-        weights = cast_conv_weights(self.net, dtype)
+        if gradient_hooks_needed():
+            weights = cast_conv_weights(self.net, dtype)
+        else:
+            weights = self._weight_casts.cast(self.net, dtype)
         return cast(NetOutput, torch.func.functional_call(self.net, weights, (frames, target), strict=False))
 
     @staticmethod
@@ -172,6 +177,9 @@ class FlowDeblurModule(pl.LightningModule):
             nn.utils.clip_grad_value_(self.parameters(), gradient_clip_val)
         else:
             nn.utils.clip_grad_norm_(self.parameters(), gradient_clip_val)
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        self._weight_casts.release()
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         if self.guard.due:

@@ -2,11 +2,18 @@
 
 Under bf16 autocast every convolution casts its weight and bias to bf16 when it runs, and autograd casts their
 gradients back to float32: four small kernels per convolution and step, about 200 of a training step's ~940 for
-the default network. :func:`cast_conv_weights` casts them as one flat tensor instead (two kernels forward, two
-backward) and hands the convolutions bf16 views of it, through :func:`torch.func.functional_call`. The values
-are those autocast computes (the same round-to-nearest cast of the same float32 weights, and the float32 cast of
-the same bf16 gradients), so the training step computes what it computed before; a weight that a forward does
-not use keeps no gradient, as under autocast.
+the default network. The training forward casts them together instead and hands the convolutions the bf16
+copies through :func:`torch.func.functional_call`. Two ways, with the same values (the round-to-nearest cast of
+the same float32 weights, and the float32 cast of the same bf16 gradients), so the training step computes what
+it computed under plain autocast; a weight that a forward does not use keeps no gradient, as under autocast:
+
+- :class:`WeightCasts` (one process): one ``_foreach_copy_`` into bf16 copies kept from step to step, and one
+  into float32 gradients kept likewise, which become the parameters' ``.grad`` (or are added to the ``.grad``
+  already there). No tensor is made per weight and step: two ops in all, where autograd's accumulation alone
+  dispatches one per weight. Gradients reach ``.grad`` without autograd's accumulation, so gradient hooks on the
+  parameters do not run;
+- :func:`cast_conv_weights` (wherever gradient hooks must see each gradient, as under DDP): one flat cast copy
+  each way, whose views autograd passes and accumulates as usual.
 """
 
 from __future__ import annotations
@@ -14,9 +21,93 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import Tensor, nn
 
 CAST_MODULES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.Linear)
+
+
+class WeightCasts:
+    """The bf16 copies and float32 gradients of a network's :func:`castable_weights`, kept across steps.
+
+    :meth:`cast` returns name -> copy for :func:`torch.func.functional_call`; the copies' backward writes the
+    gradients into the parameters' ``.grad``. The buffers follow the parameters (rebuilt when one is replaced,
+    moved or changes layout). A second forward before the first one's backward (whose saved copies must not
+    change) casts into new copies.
+    """
+
+    def __init__(self) -> None:
+        self.params: list[nn.Parameter] = []
+        self.copies: list[Tensor] = []
+        self.grads: list[Tensor] = []
+        self.pending = False
+
+    def cast(self, net: nn.Module, dtype: torch.dtype) -> dict[str, Tensor]:
+        """Name -> ``dtype`` copy of each castable weight (a parameter under two names: the same copy)."""
+        named = castable_weights(net)
+        params = list({id(p): p for p in named.values()}.values())
+        if not params:
+            return {}
+        if not self._follows(params, dtype):
+            self._build(params, dtype)
+        reuse = not self.pending
+        copies = self.copies if reuse else [torch.empty_like(c) for c in self.copies]
+        self.pending = True
+        cast = _CastInto.apply(self, copies, reuse, *params)
+        by_id = {id(p): c for p, c in zip(params, cast, strict=True)}
+        return {name: by_id[id(p)] for name, p in named.items()}
+
+    def release(self) -> None:
+        """Mark the kept copies free (the previous forward's graph is gone): the next forward casts into them."""
+        self.pending = False
+
+    def _follows(self, params: list[nn.Parameter], dtype: torch.dtype) -> bool:
+        return len(params) == len(self.params) and all(
+            p is q and c.dtype == dtype and c.device == p.device and c.shape == p.shape and c.stride() == p.stride()
+            for p, q, c in zip(params, self.params, self.copies, strict=True)
+        )
+
+    def _build(self, params: list[nn.Parameter], dtype: torch.dtype) -> None:
+        self.params = params
+        self.copies = [torch.empty_like(p, dtype=dtype, requires_grad=False) for p in params]
+        self.grads = [torch.empty_like(p, requires_grad=False) for p in params]
+        self.pending = False
+
+
+class _CastInto(torch.autograd.Function):
+    """(casts, copies, reused, *float32 parameters) -> the copies, filled with the parameters' values in one
+    op; backward puts the copies' gradients in float32 into the parameters' ``.grad`` and returns none."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, casts: WeightCasts, copies: list[Tensor], reused: bool, *params: Tensor
+    ) -> tuple[Tensor, ...]:
+        ctx.set_materialize_grads(False)
+        ctx.casts, ctx.reused, ctx.params = casts, reused, params
+        torch._foreach_copy_(copies, list(params))
+        return tuple(copies)
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Tensor | None) -> tuple[None, ...]:
+        casts, params = ctx.casts, ctx.params
+        if ctx.reused:
+            casts.pending = False
+        present = [i for i, grad in enumerate(grads) if grad is not None]
+        fresh = [i for i in present if params[i].grad is None]
+        held = [i for i in present if params[i].grad is not None]
+        if fresh:
+            targets = [casts.grads[i] for i in fresh]
+            torch._foreach_copy_(targets, [grads[i] for i in fresh])
+            for i, target in zip(fresh, targets, strict=True):
+                params[i].grad = target
+        if held:
+            torch._foreach_add_([params[i].grad for i in held], [grads[i] for i in held])
+        return (None,) * (3 + len(params))
+
+
+def gradient_hooks_needed() -> bool:
+    """Whether gradients must pass through autograd's accumulation (a process group is up: DDP's hooks)."""
+    return dist.is_available() and dist.is_initialized()
 
 
 class _CastTogether(torch.autograd.Function):

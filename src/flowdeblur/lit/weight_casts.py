@@ -92,16 +92,16 @@ class _CastInto(torch.autograd.Function):
         casts, params = ctx.casts, ctx.params
         if ctx.reused:
             casts.pending = False
-        present = [i for i, grad in enumerate(grads) if grad is not None]
+        present: dict[int, Tensor] = {i: grad for i, grad in enumerate(grads) if grad is not None}
         fresh = [i for i in present if params[i].grad is None]
         held = [i for i in present if params[i].grad is not None]
         if fresh:
             targets = [casts.grads[i] for i in fresh]
-            torch._foreach_copy_(targets, [grads[i] for i in fresh])
+            torch._foreach_copy_(targets, [present[i] for i in fresh])
             for i, target in zip(fresh, targets, strict=True):
                 params[i].grad = target
         if held:
-            torch._foreach_add_([params[i].grad for i in held], [grads[i] for i in held])
+            torch._foreach_add_([params[i].grad for i in held], [present[i] for i in held])
         return (None,) * (3 + len(params))
 
 

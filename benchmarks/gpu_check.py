@@ -10,7 +10,8 @@ clips/s rendered on the device, target >= 200 at 256²), training (200 bf16-mixe
 at 256² through Lightning: loss finite, samples/s, peak memory, share of time the GPU is busy), inference
 (720p frames/s and peak memory, whole frames and strips equal to whole frames), ddp (a one-GPU DDP fit over
 NCCL with a validation whose metrics are gathered across ranks) and compile (training step time eager vs
-``torch.compile``, and the compile time). ``--quick``: 20 steps, 640x360 frames, fewer repeats.
+``torch.compile``, the compile time, and per step of each the dispatched ops and the CUDA kernel launches: the
+launch budget of ``make bench`` measured where it applies). ``--quick``: 20 steps, 640x360 frames, fewer repeats.
 
 Writes ``<out>/gpu_check.json`` and prints a table. Without a CUDA device it prints one line and exits 2.
 

@@ -14,7 +14,7 @@ from torch import Tensor
 
 from benchmarks.bench_data import stream_rate
 from benchmarks.common import OUT_DIR
-from benchmarks.step import build_step, frame_restorer, train_step
+from benchmarks.step import CompiledOpCounter, OpCounter, StepParts, build_step, frame_restorer, train_step
 from flowdeblur.build import build_datamodule, build_module
 from flowdeblur.config import compose_config
 from flowdeblur.distributed.process_group import teardown_process_group
@@ -261,9 +261,11 @@ def inference(device: torch.device, sizes: Sizes) -> dict[str, Any]:
 
 
 def compile_step(device: torch.device, sizes: Sizes) -> dict[str, Any]:
-    """Median training step time, eager and with the network under ``torch.compile``; the compile time."""
+    """Median training step time, eager and with the network under ``torch.compile``; the compile time; per step
+    of each, the ops dispatched and, on CUDA, the kernel launches (:func:`step_launches`)."""
     parts = build_step(sizes.overrides, sizes.crop, device)
     times: dict[str, list[float]] = {"eager": [], "compiled": []}
+    counts: dict[str, Any] = {}
     for mode in times:
         if mode == "compiled":
             parts.module.net.compile()
@@ -273,13 +275,34 @@ def compile_step(device: torch.device, sizes: Sizes) -> dict[str, Any]:
             train_step(parts, step)
             _sync(device)
             times[mode].append(time.perf_counter() - start)
+        counted = step_launches(parts, device, compiled=mode == "compiled", step=sizes.compile_steps + 1)
+        counts.update({f"{mode}_{key}": value for key, value in counted.items()})
     eager, compiled = (sorted(t[1:])[len(t[1:]) // 2] for t in times.values())
     return {
         "eager_step_ms": 1e3 * eager,
         "compiled_step_ms": 1e3 * compiled,
         "compile_s": times["compiled"][0] - eager,
         "speedup": eager / compiled,
+        **counts,
     }
+
+
+def step_launches(parts: StepParts, device: torch.device, compiled: bool, step: int) -> dict[str, int | None]:
+    """One training step's dispatched ops and those not views (:class:`benchmarks.step.OpCounter`; compiled: the
+    ops compiled code dispatches), and the next step's kernel launches as the profiler records the CUDA runtime
+    and driver calls (every ``*LaunchKernel*``: PyTorch's kernels, Triton's and Inductor's; None off CUDA)."""
+    counter = CompiledOpCounter() if compiled else OpCounter()
+    with counter:
+        train_step(parts, step)
+    if device.type != "cuda":
+        return {"ops": counter.total, "ops_not_views": counter.kernels, "launches": None}
+    _sync(device)
+    activities = [torch.profiler.ProfilerActivity.CPU, torch.profiler.ProfilerActivity.CUDA]
+    with torch.profiler.profile(activities=activities) as profiler:
+        train_step(parts, step + 1)
+        _sync(device)
+    launches = sum(e.count for e in profiler.key_averages() if "LaunchKernel" in e.key)
+    return {"ops": counter.total, "ops_not_views": counter.kernels, "launches": launches}
 
 
 def ddp_smoke(device: torch.device, sizes: Sizes) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import torch
 
 from benchmarks import gpu_check, gpu_parts
 from benchmarks.gpu_parts import Sizes
+from benchmarks.step import OpCounter, build_step, train_step
 
 TINY = Sizes(
     crop=64,
@@ -76,3 +77,15 @@ def test_a_failing_part_is_reported_and_the_rest_run(monkeypatch: pytest.MonkeyP
 def test_compile_part_on_cpu() -> None:
     figures = gpu_parts.compile_step(CPU, TINY)
     assert figures["eager_step_ms"] > 0 and figures["compiled_step_ms"] > 0
+    assert 0 < figures["compiled_ops"] < figures["eager_ops"] and figures["eager_launches"] is None
+
+
+def test_step_launches_counts_the_ops_of_a_step_on_cpu() -> None:
+    parts = build_step(TINY.overrides, TINY.crop, CPU)
+    train_step(parts, 0)
+    counted = gpu_parts.step_launches(parts, CPU, compiled=False, step=1)
+    assert counted["launches"] is None  # CUDA only
+    assert 0 < counted["ops_not_views"] < counted["ops"]
+    with OpCounter() as again:
+        train_step(parts, 2)
+    assert again.total == counted["ops"]  # a step's count does not depend on the step

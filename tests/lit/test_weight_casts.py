@@ -9,12 +9,14 @@ from __future__ import annotations
 import copy
 
 import torch
+import torch.distributed as dist
 from torch import Tensor, nn
 from torch.func import functional_call
 
 from benchmarks.step import OpCounter
 from flowdeblur.build import build_module
 from flowdeblur.config import compose_config
+from flowdeblur.lit.module import FlowDeblurModule
 from flowdeblur.lit.weight_casts import WeightCasts, autocast_dtype, cast_conv_weights, castable_weights
 
 
@@ -183,3 +185,39 @@ def test_kept_copies_dispatch_two_ops_per_step() -> None:
     assert plain.ops["aten._to_copy"] - counter.ops["aten._to_copy"] == 12  # 6 weights, cast there and back
     # autograd's accumulation detaches each new gradient: the norm's 2 here, all 8 parameters' under autocast
     assert (counter.ops["aten.detach"], plain.ops["aten.detach"]) == (2, 8)
+
+
+def module_gradients(module: FlowDeblurModule, frames: Tensor) -> tuple[dict[str, Tensor | None], int, int]:
+    """The module's gradients after one bf16 training forward and backward, how many parameters' gradient hooks
+    saw a gradient, and how many post-accumulate-grad hooks saw ``.grad`` set."""
+    seen, after = [], []
+    params = list(module.net.parameters())
+    handles = [p.register_hook(lambda g: seen.append(g is not None)) for p in params]
+    handles += [p.register_post_accumulate_grad_hook(lambda p: after.append(p.grad is not None)) for p in params]
+    module.zero_grad(set_to_none=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = module(frames, module.net.target)
+    out.restored.float().square().mean().backward()
+    for handle in handles:
+        handle.remove()
+    return {n: p.grad for n, p in module.net.named_parameters()}, sum(seen), sum(after)
+
+
+def test_under_a_process_group_gradients_pass_through_autograd_for_ddps_hooks(tmp_path) -> None:
+    torch.manual_seed(0)
+    overrides = ["lpips_metric=false", "~model/head", "~model/layer", "model/flow=zero"]
+    module = build_module(compose_config([*overrides, "model.deblurrer.channels=[8,8,16,16]"], output_dir=tmp_path))
+    frames = torch.rand(1, module.net.num_frames, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    kept, seen_kept, after_kept = module_gradients(module, frames)
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'group'}", rank=0, world_size=1)
+    try:
+        flat, seen_flat, after_flat = module_gradients(module, frames)
+    finally:
+        dist.destroy_process_group()
+    total = len(list(module.net.parameters()))
+    uncast = total - len(castable_weights(module.net))
+    # kept copies: .grad is set before autograd's accumulation, whose gradient hooks see none
+    assert (seen_kept, after_kept) == (uncast, total)
+    assert (seen_flat, after_flat) == (total, total)
+    for name, grad in flat.items():
+        assert grad is not None and torch.equal(grad, kept[name]), name

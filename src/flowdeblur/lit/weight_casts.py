@@ -10,10 +10,10 @@ it computed under plain autocast; a weight that a forward does not use keeps no 
 - :class:`WeightCasts` (one process): one ``_foreach_copy_`` into bf16 copies kept from step to step, and one
   into float32 gradients kept likewise, which become the parameters' ``.grad`` (or are added to the ``.grad``
   already there). No tensor is made per weight and step: two ops in all, where autograd's accumulation alone
-  dispatches one per weight. Gradients reach ``.grad`` without autograd's accumulation, so gradient hooks on the
-  parameters do not run;
-- :func:`cast_conv_weights` (wherever gradient hooks must see each gradient, as under DDP): one flat cast copy
-  each way, whose views autograd passes and accumulates as usual.
+  dispatches one per weight. Gradients reach ``.grad`` before autograd's accumulation: a gradient hook on such a
+  parameter (``register_hook``) sees none, a post-accumulate-grad hook sees ``.grad`` set;
+- :func:`cast_conv_weights` (under a process group, so that DDP's reducer sees each gradient as autograd hands
+  it): one flat cast copy each way, whose views autograd passes and accumulates as usual.
 """
 
 from __future__ import annotations

@@ -69,34 +69,35 @@ class WeightCasts:
 
     def _build(self, params: list[nn.Parameter], dtype: torch.dtype) -> None:
         self.params = params
-        self.copies = [torch.empty_like(p, dtype=dtype, requires_grad=False) for p in params]
-        self.grads = [torch.empty_like(p, requires_grad=False) for p in params]
+        self.copies = [torch.empty_like(p, dtype=dtype) for p in params]
+        self.grads = [torch.empty_like(p) for p in params]
         self.pending = False
 
 
 class _CastInto(torch.autograd.Function):
     """(casts, copies, reused, *float32 parameters) -> the copies, filled with the parameters' values in one
-    op; backward puts the copies' gradients in float32 into the parameters' ``.grad`` and returns none."""
+    op; backward puts the copies' gradients in float32 into the parameters' ``.grad`` (into the gradient tensors
+    kept when this forward ran, should the casts be rebuilt in between) and returns none."""
 
     @staticmethod
     def forward(
         ctx: Any, casts: WeightCasts, copies: list[Tensor], reused: bool, *params: Tensor
     ) -> tuple[Tensor, ...]:
         ctx.set_materialize_grads(False)
-        ctx.casts, ctx.reused, ctx.params = casts, reused, params
+        ctx.casts, ctx.reused, ctx.params, ctx.grads = casts, reused, params, casts.grads
         torch._foreach_copy_(copies, list(params))
         return tuple(copies)
 
     @staticmethod
     def backward(ctx: Any, *grads: Tensor | None) -> tuple[None, ...]:
-        casts, params = ctx.casts, ctx.params
+        params = ctx.params
         if ctx.reused:
-            casts.pending = False
+            ctx.casts.pending = False
         present: dict[int, Tensor] = {i: grad for i, grad in enumerate(grads) if grad is not None}
         fresh = [i for i in present if params[i].grad is None]
         held = [i for i in present if params[i].grad is not None]
         if fresh:
-            targets = [casts.grads[i] for i in fresh]
+            targets = [ctx.grads[i] for i in fresh]
             torch._foreach_copy_(targets, [present[i] for i in fresh])
             for i, target in zip(fresh, targets, strict=True):
                 params[i].grad = target
